@@ -1,0 +1,91 @@
+#pragma once
+// Machinery of sluice::task<T>: the promise and the awaiters.
+
+#include <coroutine>
+#include <exception>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "cancellation.hpp"
+#include "../result.hpp"
+#include "outcome.hpp"
+
+namespace sluice {
+template <class T>
+class task;
+}
+
+namespace sluice::detail {
+
+template <class T>
+class task_promise_storage : public promise_base {
+public:
+    template <class U = T>
+        requires std::is_convertible_v<U&&, T>
+    void return_value(U&& value) {
+        outcome_.set_value(std::forward<U>(value));
+    }
+    outcome<T>& result_slot() noexcept { return outcome_; }
+
+protected:
+    outcome<T> outcome_;
+};
+
+template <>
+class task_promise_storage<void> : public promise_base {
+public:
+    void return_void() noexcept { outcome_.set_value(); }
+    outcome<void>& result_slot() noexcept { return outcome_; }
+
+protected:
+    outcome<void> outcome_;
+};
+
+template <class T>
+class task_promise final : public task_promise_storage<T> {
+public:
+    task<T> get_return_object() noexcept;
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    transfer_to_continuation final_suspend() const noexcept { return {}; }
+    void unhandled_exception() noexcept { this->outcome_.set_error(std::current_exception()); }
+};
+
+/// Awaits a task: starts it (see resume_awaited) with the awaiter as its continuation and the
+/// awaiter's cancellation context as its own. `Take` extracts the result once it finished.
+template <class T, class Take>
+class task_awaiter {
+public:
+    explicit task_awaiter(std::coroutine_handle<task_promise<T>> handle) noexcept : handle_(handle) {}
+
+    [[nodiscard]] bool await_ready() const {
+        if (!handle_) throw std::logic_error("sluice: awaiting an empty task (default-constructed or moved-from)");
+        if (!handle_.done() && handle_.promise().continuation) {
+            throw std::logic_error("sluice: awaiting a task that is already being awaited");
+        }
+        return handle_.done();
+    }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
+        return resume_awaited(handle_, awaiting);
+    }
+    decltype(auto) await_resume() { return Take{}(handle_.promise().result_slot()); }
+
+private:
+    std::coroutine_handle<task_promise<T>> handle_;
+};
+
+struct take_value {
+    template <class T>
+    decltype(auto) operator()(outcome<T>& slot) const { return slot.take(); }
+};
+struct get_reference {
+    template <class T>
+    decltype(auto) operator()(outcome<T>& slot) const { return slot.get(); }
+};
+struct take_result {
+    template <class T>
+    result<T> operator()(outcome<T>& slot) const { return slot.take_result(); }
+};
+
+}  // namespace sluice::detail
