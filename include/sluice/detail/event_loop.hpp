@@ -1,0 +1,136 @@
+#pragma once
+// The single-threaded event loop: a FIFO ready queue, user-space timers, one io_uring ring.
+//
+// One loop turn:
+//   1. resume the coroutines that were ready when the turn began (FIFO; what they make ready runs
+//      next turn, so `yield()` really goes behind everything ready);
+//   2. hand the prepared SQEs to the kernel in one io_uring_enter, waiting only if nothing is
+//      ready: until the earliest timer deadline (the wait timeout, no SQE per sleep), or for a CQE;
+//   3. record every CQE (ops only schedule their waiter), advance the CQ head once, refill the ring
+//      from the pending queue;
+//   4. move expired timers' waiters to the ready queue.
+
+#include <cassert>
+#include <chrono>
+#include <coroutine>
+#include <stdexcept>
+
+#include "io_ring.hpp"
+#include "ready_queue.hpp"
+#include "timer_heap.hpp"
+
+namespace sluice::detail {
+
+/// A spawned task as the loop sees it: something alive that can be asked to cancel.
+class root_node {
+public:
+    virtual void request_cancel() noexcept = 0;
+
+protected:
+    ~root_node() = default;
+
+private:
+    friend class event_loop;
+    root_node* prev_ = nullptr;
+    root_node* next_ = nullptr;
+};
+
+class event_loop {
+public:
+    explicit event_loop(const ring_options& options = {}) : ring_(options) {
+        if (current_ != nullptr) {
+            throw std::logic_error("sluice: an event loop is already running on this thread (nested sluice::run)");
+        }
+        current_ = this;
+    }
+    event_loop(const event_loop&) = delete;
+    event_loop& operator=(const event_loop&) = delete;
+    ~event_loop() { current_ = nullptr; }
+
+    /// The loop running on this thread; std::logic_error outside sluice::run.
+    static event_loop& current() {
+        if (current_ == nullptr) throw std::logic_error("sluice: no event loop is running on this thread");
+        return *current_;
+    }
+    static event_loop* current_or_null() noexcept { return current_; }
+
+    void schedule(std::coroutine_handle<> handle) { ready_.push(handle); }
+
+    void add_timer(timer_node& node) { timers_.insert(node); }
+    void remove_timer(timer_node& node) noexcept {
+        if (node.armed()) timers_.remove(node);
+    }
+
+    io_ring& ring() noexcept { return ring_; }
+
+    void adopt(root_node& root) noexcept {
+        root.prev_ = nullptr;
+        root.next_ = roots_;
+        if (roots_ != nullptr) roots_->prev_ = &root;
+        roots_ = &root;
+    }
+    void release(root_node& root) noexcept {
+        (root.prev_ ? root.prev_->next_ : roots_) = root.next_;
+        if (root.next_ != nullptr) root.next_->prev_ = root.prev_;
+    }
+    [[nodiscard]] bool has_roots() const noexcept { return roots_ != nullptr; }
+
+    /// Requests cancellation of every live spawned task (they only get scheduled; none runs here).
+    void cancel_all_roots() noexcept {
+        for (root_node* root = roots_; root != nullptr; root = root->next_) root->request_cancel();
+    }
+
+    /// Runs turns until `done()` holds (true) or nothing can ever happen again (false): no ready
+    /// coroutine, no timer, no operation in the kernel.
+    template <class Done>
+    bool run_until(Done done) {
+        while (!done()) {
+            const std::size_t batch = ready_.size();
+            for (std::size_t i = 0; i < batch; ++i) ready_.pop().resume();
+            if (done()) return true;
+            if (!poll()) return false;
+        }
+        return true;
+    }
+
+private:
+    bool poll() {
+        if (!ready_.empty()) {
+            ring_.submit_and_reap(nullptr, /*wait=*/false);
+        } else if (!timers_.empty()) {
+            const auto remaining = timers_.earliest().deadline - clock::now();
+            if (remaining <= clock::duration::zero()) {
+                ring_.submit_and_reap(nullptr, /*wait=*/false);
+            } else {
+                const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count();
+                const __kernel_timespec timeout{ns / 1'000'000'000, ns % 1'000'000'000};
+                ring_.submit_and_reap(&timeout, /*wait=*/true);
+            }
+        } else if (!ring_.idle()) {
+            ring_.submit_and_reap(nullptr, /*wait=*/true);
+        } else {
+            return false;
+        }
+        fire_timers();
+        return true;
+    }
+
+    void fire_timers() {
+        if (timers_.empty()) return;
+        const auto now = clock::now();
+        while (!timers_.empty() && timers_.earliest().deadline <= now) {
+            timer_node& node = timers_.earliest();
+            timers_.remove(node);
+            node.expired();
+        }
+    }
+
+    static inline thread_local event_loop* current_ = nullptr;
+
+    io_ring ring_;
+    ready_queue ready_;
+    timer_heap timers_;
+    root_node* roots_ = nullptr;
+};
+
+}  // namespace sluice::detail

@@ -1,0 +1,112 @@
+#pragma once
+/// sluice/event_loop.hpp: running tasks (asyncio.run, asyncio.create_task).
+///
+/// - `run(task, options)`: creates this thread's event loop (one io_uring ring), runs the task to
+///   completion and returns its value or rethrows its exception. When the main task is done, tasks
+///   spawned and still alive are cancelled and awaited (asyncio.run does the same), so `run` never
+///   returns while one of its coroutines is still alive. If nothing can ever make progress again
+///   (no ready task, no timer, no I/O in flight) while the main task waits, every task is
+///   cancelled and `run` throws `std::logic_error` ("deadlock"). Calling `run` while a loop runs
+///   on this thread throws `std::logic_error`. Where io_uring is unavailable (seccomp,
+///   kernel.io_uring_disabled) it throws `std::system_error` naming the cause and the remedy.
+/// - `spawn(task)`: schedules the task on the running loop; it starts on a later loop turn, never
+///   inline, so a task cancelled before then never runs its body. Returns a `join_handle<T>`.
+/// - `join_handle<T>`: `co_await h` yields the task's value or rethrows its exception (also
+///   `cancelled_error` if it was cancelled); `co_await h.as_result()` never throws it. Cancelling
+///   the task that awaits a handle ends only that wait; `h.cancel()` cancels the spawned task.
+///   Dropping the handle detaches the task: it runs on, its frame is freed when it ends, and a
+///   failure nobody will see is reported on stderr (like asyncio's "exception was never retrieved").
+
+#include <utility>
+
+#include "detail/spawn.hpp"
+
+namespace sluice {
+
+/// Ring sizes and setup flags of the loop `run` creates.
+using event_loop_options = detail::ring_options;
+
+template <class T>
+class [[nodiscard]] join_handle {
+public:
+    join_handle() noexcept = default;
+    explicit join_handle(detail::root_handle<T> root) noexcept : root_(root) {}
+    join_handle(join_handle&& other) noexcept : root_(std::exchange(other.root_, nullptr)) {}
+    join_handle& operator=(join_handle&& other) noexcept {
+        if (this != &other) {
+            release();
+            root_ = std::exchange(other.root_, nullptr);
+        }
+        return *this;
+    }
+    ~join_handle() { release(); }
+
+    /// True when the task has finished (value, exception or cancellation).
+    [[nodiscard]] bool done() const noexcept { return root_ && root_.done(); }
+
+    /// Requests cancellation: `cancelled_error` at the task's next real suspension, or the body never
+    /// runs if it has not started. No effect on a finished task; repeated requests before the first
+    /// is delivered count once.
+    void cancel() noexcept {
+        if (root_ && !root_.done()) root_.promise().request_cancel();
+    }
+
+    auto operator co_await() && noexcept { return detail::join_awaiter<T, detail::take_value>(root_); }
+    auto operator co_await() & noexcept { return detail::join_awaiter<T, detail::get_reference>(root_); }
+    [[nodiscard]] auto as_result() noexcept { return detail::join_awaiter<T, detail::take_result>(root_); }
+
+    /// Lets the task run on unobserved (what the destructor does).
+    void detach() noexcept { release(); }
+
+private:
+    void release() noexcept {
+        if (!root_) return;
+        auto root = std::exchange(root_, nullptr);
+        if (root.done()) {
+            root.destroy();
+        } else {
+            root.promise().detach();
+        }
+    }
+
+    detail::root_handle<T> root_ = nullptr;
+};
+
+/// Starts `body` on the running loop (on a later turn). std::logic_error outside `run`.
+template <class T>
+join_handle<T> spawn(task<T> body) {
+    detail::event_loop& loop = detail::event_loop::current();
+    auto root = detail::run_as_root(std::move(body)).handle;
+    root.promise().start(loop);
+    return join_handle<T>(root);
+}
+
+/// Runs `main` on a fresh event loop on this thread and returns its result (asyncio.run).
+template <class T>
+T run(task<T> main, const event_loop_options& options = {}) {
+    detail::event_loop loop(options);
+    auto root = detail::run_as_root(std::move(main)).handle;
+    struct frame_owner {
+        detail::root_handle<T> root;
+        // A frame that never finished is still referenced by whatever it waits on: leak it rather
+        // than free memory someone may still write to (only reachable after a deadlock).
+        ~frame_owner() {
+            if (root.done()) root.destroy();
+        }
+    } owner{root};
+    root.promise().start(loop);
+    const bool finished = loop.run_until([&] { return root.done(); });
+    // TRICKY: whatever is still alive (detached tasks, items a stopped consumer handed over) is
+    // cancelled and awaited here, before the loop, and the caller's stack frames they may point
+    // into, go away. On a deadlock the main task is among them.
+    loop.cancel_all_roots();
+    const bool drained = loop.run_until([&] { return !loop.has_roots(); });
+    if (!finished || !drained) {
+        throw std::logic_error(
+            "sluice::run: deadlock: tasks wait for something that can never happen (no ready task, no "
+            "timer, no I/O in flight)");
+    }
+    return root.promise().result_slot().take();
+}
+
+}  // namespace sluice

@@ -1,0 +1,61 @@
+#pragma once
+/// sluice/time.hpp: sleeping, yielding and timeouts on the loop's steady_clock timers.
+///
+/// - `sleep_for(d)`, `sleep_until(tp)`: suspend until the deadline (asyncio.sleep). Zero and
+///   negative durations, and past deadlines, behave as `yield()`: one loop turn.
+/// - `yield()`: reschedule behind every coroutine that is ready now (asyncio.sleep(0)).
+///   All three are cancellation points: a cancelled sleeper wakes at once with `cancelled_error`.
+/// - `wait_for(awaitable, d)`: the awaitable's value, or `timeout_error` when `d` passes first
+///   (asyncio.wait_for). The inner awaitable runs as a separately cancellable unit: at the deadline
+///   it is cancelled, and `timeout_error` is raised only after it *finished* its cleanup. If it
+///   swallows the cancellation and returns a value, that value is returned; if it raises another
+///   error while cancelling, that error wins. With `d <= 0` a lazy task is never started and
+///   `timeout_error` is raised, while an awaitable that is already complete (a finished
+///   join_handle) yields its value. Cancelling the caller cancels the inner; the caller then gets
+///   `cancelled_error` once the inner finished. An lvalue awaitable is awaited by reference: keep
+///   it alive until the returned task completes.
+
+#include <chrono>
+
+#include "detail/awaitable_traits.hpp"
+#include "detail/time.hpp"
+
+namespace sluice {
+
+/// Suspends until `deadline` (a past deadline: one loop turn).
+[[nodiscard]] inline detail::sleep_awaitable sleep_until(std::chrono::steady_clock::time_point deadline) noexcept {
+    return detail::sleep_awaitable(deadline);
+}
+
+/// Suspends for `duration` (zero or negative: one loop turn).
+template <class Rep, class Period>
+[[nodiscard]] detail::sleep_awaitable sleep_for(std::chrono::duration<Rep, Period> duration) noexcept {
+    if (duration <= duration.zero()) return detail::sleep_awaitable(std::chrono::steady_clock::time_point::min());
+    return detail::sleep_awaitable(std::chrono::steady_clock::now() +
+                                   std::chrono::ceil<std::chrono::steady_clock::duration>(duration));
+}
+
+/// Goes behind every coroutine that is ready now; a cancellation point.
+[[nodiscard]] inline detail::sleep_awaitable yield() noexcept {
+    return detail::sleep_awaitable(std::chrono::steady_clock::time_point::min());
+}
+
+/// The awaitable's result, or `timeout_error` once `timeout` passed and the awaitable, cancelled,
+/// has finished.
+template <class Awaitable, class Rep, class Period>
+task<detail::await_result_t<Awaitable>> wait_for(Awaitable&& awaitable, std::chrono::duration<Rep, Period> timeout) {
+    using result_type = detail::await_result_t<Awaitable>;
+    if (timeout <= timeout.zero()) {
+        if constexpr (!detail::is_task_v<std::remove_cvref_t<Awaitable>>) {
+            auto&& awaiter = detail::get_awaiter(std::forward<Awaitable>(awaitable));
+            if (awaiter.await_ready()) co_return awaiter.await_resume();
+        }
+        throw timeout_error();
+    }
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(timeout);
+    task<result_type> inner = detail::as_task(std::forward<Awaitable>(awaitable));
+    co_return co_await detail::deadline_awaiter<result_type>(inner, deadline);
+}
+
+}  // namespace sluice
