@@ -1,0 +1,44 @@
+#pragma once
+// Shared by every sluice benchmark program: argument parsing, timing, peak RSS, the RESULT line.
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace sluice_bench {
+
+inline long long argument(int argc, char** argv, int index, long long fallback) {
+    return index < argc ? std::atoll(argv[index]) : fallback;
+}
+
+inline double peak_rss_mb() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+class stopwatch {
+public:
+    [[nodiscard]] double seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+private:
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+/// Prints the RESULT line of DESIGN §6 and returns the process exit status (non-zero when wrong).
+inline int report(const std::string& workload, const std::string& parameters, long long operations,
+                  long long sum, long long expected, double wall_seconds) {
+    const bool ok = sum == expected;
+    std::printf("RESULT peer=sluice workload=%s %s sum=%lld expected=%lld ok=%d wall_s=%.4f ns_per_task=%.1f "
+                "peak_rss_mb=%.1f\n",
+                workload.c_str(), parameters.c_str(), sum, expected, ok ? 1 : 0, wall_seconds,
+                wall_seconds * 1e9 / static_cast<double>(operations), peak_rss_mb());
+    return ok ? 0 : 1;
+}
+
+}  // namespace sluice_bench

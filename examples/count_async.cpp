@@ -1,0 +1,41 @@
+// count_async: port of the asyncio tutorial's countasync.py:
+//
+//     async def count():
+//         print("One")
+//         await asyncio.sleep(1)
+//         print("Two")
+//
+//     async def main():
+//         await asyncio.gather(count(), count(), count())
+//
+// Three count() coroutines run concurrently on one thread, so the program prints One One One, then
+// Two Two Two, and takes about 1 second, not 3.
+
+#include <sluice/sluice.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+using namespace std::chrono_literals;
+
+sluice::task<> count() {
+    std::puts("One");
+    co_await sluice::sleep_for(1s);
+    std::puts("Two");
+}
+
+sluice::task<> main_task() {
+    auto first = sluice::spawn(count());
+    auto second = sluice::spawn(count());
+    auto third = sluice::spawn(count());
+    co_await first;
+    co_await second;
+    co_await third;
+}
+
+int main() {
+    const auto start = std::chrono::steady_clock::now();
+    sluice::run(main_task());
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    std::printf("count_async executed in %0.2f seconds.\n", elapsed.count());
+}
