@@ -41,21 +41,11 @@ template <class Rep, class Period>
 }
 
 /// The awaitable's result, or `timeout_error` once `timeout` passed and the awaitable, cancelled,
-/// has finished.
+/// has finished. An rvalue awaitable is moved into the returned task; an lvalue one is referenced.
 template <class Awaitable, class Rep, class Period>
 task<detail::await_result_t<Awaitable>> wait_for(Awaitable&& awaitable, std::chrono::duration<Rep, Period> timeout) {
-    using result_type = detail::await_result_t<Awaitable>;
-    if (timeout <= timeout.zero()) {
-        if constexpr (!detail::is_task_v<std::remove_cvref_t<Awaitable>>) {
-            auto&& awaiter = detail::get_awaiter(std::forward<Awaitable>(awaitable));
-            if (awaiter.await_ready()) co_return awaiter.await_resume();
-        }
-        throw timeout_error();
-    }
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(timeout);
-    task<result_type> inner = detail::as_task(std::forward<Awaitable>(awaitable));
-    co_return co_await detail::deadline_awaiter<result_type>(inner, deadline);
+    return detail::wait_for_stored<detail::stored_awaitable_t<Awaitable>>(
+        std::forward<Awaitable>(awaitable), std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
 }
 
 }  // namespace sluice

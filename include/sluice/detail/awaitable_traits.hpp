@@ -28,6 +28,11 @@ using awaiter_t = decltype(get_awaiter(std::declval<A>()));
 template <class A>
 using await_result_t = decltype(std::declval<awaiter_t<A>&>().await_resume());
 
+/// How a coroutine parameter keeps an awaitable it was given: by value for an rvalue, by reference
+/// for an lvalue.
+template <class A>
+using stored_awaitable_t = std::conditional_t<std::is_lvalue_reference_v<A>, A, std::remove_cvref_t<A>>;
+
 template <class T>
 inline constexpr bool is_task_v = false;
 template <class T>

@@ -50,7 +50,7 @@ public:
     [[nodiscard]] bool take_pending() noexcept { return std::exchange(requested_, false); }
 
     void wait_on(cancellable_wait* wait) noexcept { waiting_on_ = wait; }
-    void wait_done(cancellable_wait* wait) noexcept {
+    void wait_done(const cancellable_wait* wait) noexcept {
         if (waiting_on_ == wait) waiting_on_ = nullptr;
     }
     /// The request was delivered (as cancelled_error) by the wait it interrupted.
@@ -61,12 +61,26 @@ private:
     bool requested_ = false;
 };
 
+/// Told when a task it watches has finished (instead of a continuation being resumed): how the
+/// bounded engine learns that an item ended without a driver coroutine per item.
+class finish_listener {
+public:
+    /// The watched task reached its final suspend; returns the coroutine to transfer to (often
+    /// std::noop_coroutine()). Must not destroy the finished task's frame.
+    virtual std::coroutine_handle<> finished() noexcept = 0;
+
+protected:
+    ~finish_listener() = default;
+};
+
 /// Base of the promise of every sluice coroutine type (task, async_generator, internal drivers).
 struct promise_base {
     /// Resumed (by symmetric transfer) when this coroutine finishes or yields; null means "nobody".
     std::coroutine_handle<> continuation = nullptr;
     /// The cancellation context of the unit this coroutine runs in; null outside sluice tasks.
     cancel_context* context = nullptr;
+    /// When set, told at final suspend instead of resuming `continuation` (tasks only).
+    finish_listener* listener = nullptr;
     /// Set while `resume_awaited` runs this coroutine by a nested resume() (see there).
     bool resumed_inline = false;
     /// Set by `transfer_to_continuation` when it reached a final/yield point during such a resume.
@@ -158,12 +172,18 @@ protected:
     void finish_completed() noexcept {
         if (context_ != nullptr) context_->wait_done(this);
     }
-    void finish_cancelled() noexcept {
-        cancelled_ = true;
-        if (context_ != nullptr) context_->delivered();
-    }
+    void finish_cancelled() noexcept { cancelled_ = true; }
+    /// TRICKY: the wait is unregistered here too, because a yield (a past deadline) is resumed by
+    /// the ready queue without any finish_* call: a request made later while the task runs must
+    /// stay pending, not be sent to this dead awaiter. And the request counts as delivered only
+    /// now, when the exception is thrown, so further requests made between the interruption and
+    /// this resumption coalesce with it (one delivery per request).
     void throw_if_cancelled() const {
-        if (cancelled_) throw cancelled_error();
+        if (context_ != nullptr) context_->wait_done(this);
+        if (cancelled_) {
+            if (context_ != nullptr) context_->delivered();
+            throw cancelled_error();
+        }
     }
 
     std::coroutine_handle<> waiter_ = nullptr;

@@ -47,7 +47,13 @@ class task_promise final : public task_promise_storage<T> {
 public:
     task<T> get_return_object() noexcept;
     std::suspend_always initial_suspend() const noexcept { return {}; }
-    transfer_to_continuation final_suspend() const noexcept { return {}; }
+    struct final_awaiter : transfer_to_continuation {
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<task_promise> self) const noexcept {
+            finish_listener* listener = self.promise().listener;
+            return listener ? listener->finished() : transfer_to_continuation::await_suspend(self);
+        }
+    };
+    final_awaiter final_suspend() const noexcept { return {}; }
     void unhandled_exception() noexcept { this->outcome_.set_error(std::current_exception()); }
 };
 

@@ -9,6 +9,7 @@
 
 #include "cancellation.hpp"
 #include "../task.hpp"
+#include "awaitable_traits.hpp"
 #include "event_loop.hpp"
 
 namespace sluice::detail {
@@ -125,5 +126,22 @@ private:
     bool timed_out_ = false;
     bool outer_cancelled_ = false;
 };
+
+/// wait_for's coroutine. `Awaitable` is a value type for rvalues (the frame owns it, so a task
+/// stored and awaited later does not dangle) and an lvalue reference otherwise.
+template <class Awaitable>
+task<await_result_t<Awaitable>> wait_for_stored(Awaitable awaitable, clock::duration timeout) {
+    using result_type = await_result_t<Awaitable>;
+    if (timeout <= clock::duration::zero()) {
+        if constexpr (!is_task_v<std::remove_cvref_t<Awaitable>>) {
+            auto&& awaiter = get_awaiter(std::forward<Awaitable>(awaitable));
+            if (awaiter.await_ready()) co_return awaiter.await_resume();
+        }
+        throw timeout_error();
+    }
+    const auto deadline = clock::now() + timeout;
+    task<result_type> inner = as_task(std::forward<Awaitable>(awaitable));
+    co_return co_await deadline_awaiter<result_type>(inner, deadline);
+}
 
 }  // namespace sluice::detail
