@@ -1,10 +1,13 @@
 #pragma once
 /// sluice/sluice.hpp: everything sluice offers, for convenience; each header also stands alone.
 
+#include "as_completed.hpp"
 #include "async_generator.hpp"
 #include "cancellation.hpp"
 #include "event_loop.hpp"
+#include "gather.hpp"
 #include "generator.hpp"
+#include "igather.hpp"
 #include "result.hpp"
 #include "task.hpp"
 #include "time.hpp"

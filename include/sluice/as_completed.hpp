@@ -1,0 +1,111 @@
+#pragma once
+/// sluice/as_completed.hpp: results in completion order, with at most `limit` items in flight
+/// (bpo-30782's `limited_as_completed`, asyncio.as_completed).
+///
+///     for (auto next : sluice::limited_as_completed(jobs, 100)) {
+///         int r = co_await next;          // the next result to finish, or that item's exception
+///     }
+///
+/// - `jobs`: any input range of awaitables (`task<T>` or any awaitable): a vector, an infinite lazy
+///   view, a `generator<task<T>>`. An lvalue range is used in place and must outlive the loop; an
+///   rvalue is moved in. (For an `async_generator` source, use `igather`.)
+/// - The source is pulled only when an item may start, never ahead; a slot is refilled the moment a
+///   result is handed out. An item's slot is held until its result is taken, so at most `limit`
+///   items are running or finished-and-waiting: memory grows with `limit`, never with the source.
+/// - Each `co_await next` yields the next finished result or rethrows *that* item's exception; the
+///   others carry on. After the last item, a source that threw while being pulled rethrows its
+///   exception from the next `co_await`.
+/// - `limit < 1` → std::invalid_argument at the call.
+/// - Stopping early (break, or the range destroyed) cancels the running items and hands them to the
+///   loop, which keeps them alive until they finished (`run` waits for them); unstarted items are
+///   destroyed without running. `co_await range.close()` does the same and waits. Cancelling a task
+///   inside `co_await next` (e.g. `wait_for` around it) ends only that wait.
+/// - One consumer at a time: two tasks awaiting results of one range concurrently is a logic_error.
+
+#include <cstddef>
+#include <iterator>
+#include <ranges>
+#include <stdexcept>
+#include <utility>
+
+#include "detail/bounded_engine.hpp"
+
+namespace sluice {
+
+namespace detail {
+
+template <class Source>
+class completion_range {
+    using engine_type = bounded_engine<Source>;
+
+public:
+    using value_type = typename engine_type::value_type;
+
+    completion_range(Source&& source, std::size_t limit)
+        : engine_(std::forward<Source>(source), engine_options{limit, limit, false, false}) {}
+
+    /// `co_await` yields the next finished result or rethrows that item's exception.
+    class next_result {
+    public:
+        explicit next_result(engine_type& engine) noexcept : engine_(&engine) {}
+
+        auto operator co_await() const noexcept {
+            struct awaiter : engine_type::next_awaiter {
+                using engine_type::next_awaiter::next_awaiter;
+                decltype(auto) await_resume() {
+                    auto delivery = engine_type::next_awaiter::await_resume();
+                    if (!delivery) throw std::logic_error("sluice: awaiting a result past the end of limited_as_completed");
+                    return std::move(delivery->value).value();
+                }
+            };
+            return awaiter(*engine_);
+        }
+
+    private:
+        engine_type* engine_;
+    };
+
+    class iterator {
+    public:
+        using value_type = next_result;
+        using difference_type = std::ptrdiff_t;
+
+        iterator() noexcept = default;
+        explicit iterator(engine_type& engine) noexcept : engine_(&engine) {}
+        next_result operator*() const noexcept { return next_result(*engine_); }
+        iterator& operator++() noexcept { return *this; }
+        void operator++(int) noexcept {}
+        friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.engine_->exhausted(); }
+
+    private:
+        engine_type* engine_ = nullptr;
+    };
+
+    iterator begin() noexcept { return iterator(*engine_); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+    /// Cancels what runs, waits until it finished, drops unconsumed results; the range then ends.
+    auto close() noexcept { return engine_->close(); }
+
+private:
+    engine_handle<Source> engine_;
+};
+
+}  // namespace detail
+
+/// Results of `source`'s awaitables in completion order, at most `limit` in flight.
+template <std::ranges::input_range Source>
+auto limited_as_completed(Source&& source, std::ptrdiff_t limit) {
+    const std::size_t checked = detail::checked_limit(limit, "sluice::limited_as_completed");
+    return detail::completion_range<detail::stored_source_t<Source>>(std::forward<Source>(source), checked);
+}
+
+/// Results of `source`'s awaitables in completion order, all started at once (asyncio.as_completed);
+/// still lazy: an infinite source is pulled as fast as items are consumed... and no faster than
+/// they start, so prefer limited_as_completed for those.
+template <std::ranges::input_range Source>
+auto as_completed(Source&& source) {
+    return detail::completion_range<detail::stored_source_t<Source>>(std::forward<Source>(source), detail::unlimited);
+}
+
+}  // namespace sluice

@@ -1,0 +1,118 @@
+#pragma once
+/// sluice/igather.hpp: an async generator of results with at most `limit` items in flight.
+///
+///     auto results = sluice::igather(jobs, 100, {.order = sluice::order::submission});
+///     while (auto r = co_await results.next()) use(*r);
+///
+/// - `jobs`: an input range of awaitables or an `async_generator` of them (pulled lazily, only
+///   when an item may start).
+/// - `order::completion` (default): results as items finish. `order::submission`: results in source
+///   order; `window` (>= limit, default = limit) bounds the items started and not yet yielded:
+///   finished results waiting for a slow head count against it, and no item starts while it is full.
+/// - Errors, fail-fast (default): the first item error *in time* cancels what is in flight, pulls
+///   nothing more, waits for the cancelled items, then is rethrown. In submission order the
+///   consumer first receives the contiguous prefix of results completed before the failing
+///   position. With the `sluice::collect` tag, every item yields a `result<T>` (value or exception)
+///   and nothing is cancelled.
+/// - A `void` item yields `std::monostate` (or `result<void>` when collecting).
+/// - A source that throws while being pulled: items already started finish and are yielded, then
+///   the source's exception is rethrown.
+/// - `limit < 1`, or `window < limit` in submission order → std::invalid_argument at the call.
+/// - Stopping early (destroying the generator, or the consumer cancelled inside `next()`) cancels
+///   what is in flight; the items finish their cancellation (the loop keeps them alive if the
+///   generator is gone), and nothing more is pulled.
+
+#include <cstddef>
+#include <exception>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "async_generator.hpp"
+#include "detail/bounded_engine.hpp"
+
+namespace sluice {
+
+enum class order { completion, submission };
+
+struct igather_options {
+    sluice::order order = sluice::order::completion;
+    /// Submission order only: items started and not yet yielded; 0 means "= limit".
+    std::size_t window = 0;
+};
+
+/// Tag selecting the collect error mode: yield `result<T>` for every item, cancel nothing.
+struct collect_t {
+    explicit collect_t() = default;
+};
+inline constexpr collect_t collect{};
+
+namespace detail {
+
+template <class T>
+using yielded_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <class Source, bool Collect>
+using igather_yield_t = std::conditional_t<Collect, result<typename bounded_engine<Source>::value_type>,
+                                           yielded_value_t<typename bounded_engine<Source>::value_type>>;
+
+template <class Source, bool Collect>
+async_generator<igather_yield_t<Source, Collect>> igather_stream(engine_handle<Source> engine) {
+    using value_type = typename bounded_engine<Source>::value_type;
+    std::exception_ptr error;
+    try {
+        while (auto delivery = co_await engine->next()) {
+            if constexpr (Collect) {
+                co_yield std::move(delivery->value);
+            } else if constexpr (std::is_void_v<value_type>) {
+                delivery->value.value();
+                co_yield std::monostate{};
+            } else {
+                co_yield std::move(delivery->value).value();
+            }
+        }
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        // The consumer was cancelled, or the source failed: nothing may outlive the stream.
+        co_await engine->close();
+        std::rethrow_exception(error);
+    }
+}
+
+template <bool Collect, class Source>
+auto make_igather(Source&& source, std::ptrdiff_t limit, igather_options options) {
+    const std::size_t checked = checked_limit(limit, "sluice::igather");
+    std::size_t window = checked;
+    if (options.order == order::submission && options.window != 0) {
+        if (options.window < checked) throw std::invalid_argument("sluice::igather: window must be at least limit");
+        window = options.window;
+    }
+    engine_options engine{checked, window, options.order == order::submission, !Collect};
+    using stored = stored_source_t<Source>;
+    return igather_stream<stored, Collect>(engine_handle<stored>(std::forward<Source>(source), engine));
+}
+
+}  // namespace detail
+
+/// Results of `source`'s awaitables, at most `limit` in flight, fail-fast.
+template <class Source>
+    requires detail::engine_source<Source>
+auto igather(Source&& source, std::ptrdiff_t limit, igather_options options = {}) {
+    return detail::make_igather<false>(std::forward<Source>(source), limit, options);
+}
+
+/// Like igather, but every item yields a `result<T>` and nothing is cancelled.
+template <class Source>
+    requires detail::engine_source<Source>
+auto igather(Source&& source, std::ptrdiff_t limit, collect_t) {
+    return detail::make_igather<true>(std::forward<Source>(source), limit, {});
+}
+template <class Source>
+    requires detail::engine_source<Source>
+auto igather(Source&& source, std::ptrdiff_t limit, igather_options options, collect_t) {
+    return detail::make_igather<true>(std::forward<Source>(source), limit, options);
+}
+
+}  // namespace sluice
