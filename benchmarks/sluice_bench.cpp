@@ -1,5 +1,9 @@
 // sluice_bench: one workload per invocation, one RESULT line per run (DESIGN §6).
 //
+//   sluice_bench w1 M L         M trivial tasks (one yield, return 2i) pulled lazily from a
+//                               generator, at most L in flight, results in completion order
+//   sluice_bench w2 M L [ms]    M tasks sleeping `ms` (default 100), at most L in flight
+//   sluice_bench w4 M           gather over M trivial tasks
 //   sluice_bench yield N        one task doing N `co_await yield()` round trips through the loop
 //   sluice_bench spawn N        N trivial tasks spawned and joined, 1000 at a time
 //
@@ -8,6 +12,7 @@
 
 #include <sluice/sluice.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -27,6 +32,38 @@ sluice::task<long long> yield_loop(long long count) {
 
 sluice::task<long long> trivial(long long i) { co_return 2 * i; }
 
+sluice::task<long long> yield_then_double(long long i) {
+    co_await sluice::yield();
+    co_return 2 * i;
+}
+
+sluice::task<long long> sleep_then_return(long long i, std::chrono::milliseconds duration) {
+    co_await sluice::sleep_for(duration);
+    co_return i;
+}
+
+// Lazy sources: nothing is built before the engine pulls it, so memory stays with L.
+sluice::generator<sluice::task<long long>> yielding_tasks(long long count) {
+    for (long long i = 0; i < count; ++i) co_yield yield_then_double(i);
+}
+sluice::generator<sluice::task<long long>> sleeping_tasks(long long count, std::chrono::milliseconds duration) {
+    for (long long i = 0; i < count; ++i) co_yield sleep_then_return(i, duration);
+}
+
+template <class Source>
+sluice::task<long long> sum_as_completed(Source source, long long limit) {
+    long long sum = 0;
+    for (auto next : sluice::limited_as_completed(std::move(source), limit)) sum += co_await next;
+    co_return sum;
+}
+
+sluice::task<long long> gather_trivial(long long count) {
+    std::vector<long long> results = co_await sluice::gather(yielding_tasks(count));
+    long long sum = 0;
+    for (long long value : results) sum += value;
+    co_return sum;
+}
+
 sluice::task<long long> spawn_and_join(long long count) {
     constexpr long long batch = 1000;
     std::vector<sluice::join_handle<long long>> handles;
@@ -41,7 +78,7 @@ sluice::task<long long> spawn_and_join(long long count) {
 }
 
 int usage() {
-    std::fputs("usage: sluice_bench yield N | spawn N\n", stderr);
+    std::fputs("usage: sluice_bench w1 M L | w2 M L [ms] | w4 M | yield N | spawn N\n", stderr);
     return 2;
 }
 
@@ -50,6 +87,30 @@ int usage() {
 int main(int argc, char** argv) {
     if (argc < 2) return usage();
     const std::string workload = argv[1];
+    if (workload == "w1") {
+        const long long m = sluice_bench::argument(argc, argv, 2, 1'000'000);
+        const long long l = sluice_bench::argument(argc, argv, 3, 1000);
+        sluice_bench::stopwatch clock;
+        const long long sum = sluice::run(sum_as_completed(yielding_tasks(m), l));
+        return sluice_bench::report("W1", "M=" + std::to_string(m) + " L=" + std::to_string(l), m, sum, m * (m - 1),
+                                    clock.seconds());
+    }
+    if (workload == "w2") {
+        const long long m = sluice_bench::argument(argc, argv, 2, 1'000'000);
+        const long long l = sluice_bench::argument(argc, argv, 3, 100'000);
+        const std::chrono::milliseconds duration(sluice_bench::argument(argc, argv, 4, 100));
+        sluice_bench::stopwatch clock;
+        const long long sum = sluice::run(sum_as_completed(sleeping_tasks(m, duration), l));
+        return sluice_bench::report("W2", "M=" + std::to_string(m) + " L=" + std::to_string(l) +
+                                              " ms=" + std::to_string(duration.count()),
+                                    m, sum, m * (m - 1) / 2, clock.seconds());
+    }
+    if (workload == "w4") {
+        const long long m = sluice_bench::argument(argc, argv, 2, 1'000'000);
+        sluice_bench::stopwatch clock;
+        const long long sum = sluice::run(gather_trivial(m));
+        return sluice_bench::report("W4", "M=" + std::to_string(m), m, sum, m * (m - 1), clock.seconds());
+    }
     if (workload == "yield") {
         const long long n = sluice_bench::argument(argc, argv, 2, 10'000'000);
         sluice_bench::stopwatch clock;

@@ -184,15 +184,19 @@ private:
             if (!puller_running_ && can_start()) start_puller();
         } else {
             while (can_start()) {
-                std::optional<item_task> item = pull_sync();
-                if (!item) break;
-                start(std::move(*item));
+                slot& s = acquire_slot();
+                if (!pull_sync_into(s.item)) {
+                    s.next = std::exchange(free_, &s);
+                    break;
+                }
+                start(s);
             }
         }
         filling_ = false;
     }
 
-    std::optional<item_task> pull_sync() {
+    /// The next item of a sync source into `item`; false at its end or when it threw.
+    bool pull_sync_into(item_task& item) {
         if constexpr (!async_source) {
             try {
                 if (!position_) {
@@ -202,16 +206,17 @@ private:
                 }
                 if (*position_ == std::ranges::end(source_)) {
                     source_done_ = true;
-                    return std::nullopt;
+                    return false;
                 }
-                return make_item(std::ranges::iter_move(*position_));
+                item = make_item(std::ranges::iter_move(*position_));
+                return true;
             } catch (...) {
                 source_error_ = std::current_exception();
                 source_done_ = true;
-                return std::nullopt;
+                return false;
             }
         } else {
-            return std::nullopt;
+            return false;
         }
     }
 
@@ -231,7 +236,9 @@ private:
                     source_done_ = true;
                     co_return;
                 }
-                start(make_item(std::move(*item)));
+                slot& s = acquire_slot();
+                s.item = make_item(std::move(*item));
+                start(s);
             }
         }
     }
@@ -256,9 +263,8 @@ private:
         return after_change();
     }
 
-    void start(item_task item) {
-        slot& s = acquire_slot();
-        s.item = std::move(item);
+    /// Starts the item already placed in `s` (a slot just taken from acquire_slot).
+    void start(slot& s) {
         s.index = started_++;
         s.context = cancel_context{};
         s.running = true;
@@ -320,7 +326,9 @@ private:
             return std::noop_coroutine();
         }
         try {
-            fill();
+            // A finish frees running capacity; that can start an item only when the window is
+            // wider than the limit (submission order), or for an async source's puller.
+            if (options_.window > options_.limit || async_source) fill();
         } catch (...) {
             // Only allocation can fail here (a new slot, a wrapper frame); treat it as the source's.
             source_error_ = std::current_exception();
@@ -429,7 +437,9 @@ public:
 
         [[nodiscard]] bool await_ready() {
             this->check_single_consumer();
-            this->engine_.fill();
+            // Later refills happen where capacity frees up (a take, a finish); only the first
+            // retrieval has to start the stream.
+            if (this->engine_.started_ == 0) this->engine_.fill();
             return satisfied();
         }
         template <class Promise>

@@ -9,6 +9,7 @@
 
 #include "cancellation.hpp"
 #include "../result.hpp"
+#include "frame_allocator.hpp"
 #include "outcome.hpp"
 
 namespace sluice {
@@ -43,7 +44,7 @@ protected:
 };
 
 template <class T>
-class task_promise final : public task_promise_storage<T> {
+class task_promise final : public task_promise_storage<T>, public recycled_frame {
 public:
     task<T> get_return_object() noexcept;
     std::suspend_always initial_suspend() const noexcept { return {}; }
