@@ -17,7 +17,7 @@
 
 #include "io_ring.hpp"
 #include "ready_queue.hpp"
-#include "timer_heap.hpp"
+#include "timer_queue.hpp"
 
 namespace sluice::detail {
 
@@ -129,7 +129,7 @@ private:
 
     io_ring ring_;
     ready_queue ready_;
-    timer_heap timers_;
+    timer_queue timers_;
     root_node* roots_ = nullptr;
 };
 

@@ -1,0 +1,137 @@
+#pragma once
+// User-space timers. The event loop asks the kernel for a single wake-up at the earliest deadline
+// (the wait timeout of io_uring_enter), never one SQE per sleep.
+//
+// Two structures, one queue: most programs sleep for a few fixed durations, so deadlines are
+// mostly armed in increasing order. Such a deadline (not earlier than the newest one in the FIFO)
+// is appended to an intrusive FIFO in O(1) and fires from its head without any sifting; any other
+// goes into an indexed binary min-heap. The earliest timer is the earlier of the two heads.
+// Equal deadlines fire in arming order (a sequence number breaks ties across both). Every node
+// knows where it is, so a cancelled sleep is removed in O(1) (FIFO) or O(log n) (heap).
+
+#include <cassert>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sluice::detail {
+
+using clock = std::chrono::steady_clock;
+
+class timer_node {
+public:
+    /// Called by the loop when the deadline has passed; must not resume anything inline.
+    virtual void expired() noexcept = 0;
+
+    [[nodiscard]] bool armed() const noexcept { return index_ != not_armed; }
+
+    clock::time_point deadline{};
+
+protected:
+    ~timer_node() = default;
+
+private:
+    friend class timer_queue;
+    static constexpr std::size_t not_armed = static_cast<std::size_t>(-1);
+    static constexpr std::size_t in_fifo = static_cast<std::size_t>(-2);
+
+    std::uint64_t sequence_ = 0;
+    std::size_t index_ = not_armed;  // heap position, or in_fifo
+    timer_node* fifo_prev_ = nullptr;
+    timer_node* fifo_next_ = nullptr;
+};
+
+class timer_queue {
+public:
+    [[nodiscard]] bool empty() const noexcept { return heap_.empty() && fifo_head_ == nullptr; }
+
+    [[nodiscard]] timer_node& earliest() const noexcept {
+        assert(!empty());
+        if (fifo_head_ == nullptr) return *heap_.front();
+        if (heap_.empty()) return *fifo_head_;
+        return before(heap_.front(), fifo_head_) ? *heap_.front() : *fifo_head_;
+    }
+
+    void insert(timer_node& node) {
+        assert(!node.armed());
+        node.sequence_ = next_sequence_++;
+        if (fifo_tail_ == nullptr || !(node.deadline < fifo_tail_->deadline)) {
+            append_fifo(node);
+        } else {
+            node.index_ = heap_.size();
+            heap_.push_back(&node);
+            sift_up(node.index_);
+        }
+    }
+
+    void remove(timer_node& node) noexcept {
+        assert(node.armed());
+        if (node.index_ == timer_node::in_fifo) {
+            unlink_fifo(node);
+            return;
+        }
+        const std::size_t index = node.index_;
+        node.index_ = timer_node::not_armed;
+        timer_node* last = heap_.back();
+        heap_.pop_back();
+        if (index == heap_.size()) return;
+        place(index, last);
+        sift_down(index);
+        sift_up(last->index_);
+    }
+
+private:
+    static bool before(const timer_node* a, const timer_node* b) noexcept {
+        return a->deadline < b->deadline || (a->deadline == b->deadline && a->sequence_ < b->sequence_);
+    }
+
+    void append_fifo(timer_node& node) noexcept {
+        node.index_ = timer_node::in_fifo;
+        node.fifo_prev_ = fifo_tail_;
+        node.fifo_next_ = nullptr;
+        (fifo_tail_ ? fifo_tail_->fifo_next_ : fifo_head_) = &node;
+        fifo_tail_ = &node;
+    }
+    void unlink_fifo(timer_node& node) noexcept {
+        (node.fifo_prev_ ? node.fifo_prev_->fifo_next_ : fifo_head_) = node.fifo_next_;
+        (node.fifo_next_ ? node.fifo_next_->fifo_prev_ : fifo_tail_) = node.fifo_prev_;
+        node.fifo_prev_ = node.fifo_next_ = nullptr;
+        node.index_ = timer_node::not_armed;
+    }
+
+    void place(std::size_t index, timer_node* node) noexcept {
+        heap_[index] = node;
+        node->index_ = index;
+    }
+    void sift_up(std::size_t index) noexcept {
+        timer_node* node = heap_[index];
+        while (index > 0) {
+            const std::size_t parent = (index - 1) / 2;
+            if (!before(node, heap_[parent])) break;
+            place(index, heap_[parent]);
+            index = parent;
+        }
+        place(index, node);
+    }
+    void sift_down(std::size_t index) noexcept {
+        timer_node* node = heap_[index];
+        const std::size_t count = heap_.size();
+        for (;;) {
+            std::size_t child = 2 * index + 1;
+            if (child >= count) break;
+            if (child + 1 < count && before(heap_[child + 1], heap_[child])) ++child;
+            if (!before(heap_[child], node)) break;
+            place(index, heap_[child]);
+            index = child;
+        }
+        place(index, node);
+    }
+
+    std::vector<timer_node*> heap_;
+    timer_node* fifo_head_ = nullptr;
+    timer_node* fifo_tail_ = nullptr;
+    std::uint64_t next_sequence_ = 0;
+};
+
+}  // namespace sluice::detail
