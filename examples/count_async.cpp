@@ -24,14 +24,7 @@ sluice::task<> count() {
     std::puts("Two");
 }
 
-sluice::task<> main_task() {
-    auto first = sluice::spawn(count());
-    auto second = sluice::spawn(count());
-    auto third = sluice::spawn(count());
-    co_await first;
-    co_await second;
-    co_await third;
-}
+sluice::task<> main_task() { co_await sluice::gather(count(), count(), count()); }
 
 int main() {
     const auto start = std::chrono::steady_clock::now();
