@@ -1,0 +1,355 @@
+// Tests of sleep_for, sleep_until, yield and wait_for (sluice/time.hpp).
+//
+// Timing assertions are lower bounds only. Anything that must be cut short (a cancel, a timeout)
+// waits on a 20 s timer, so a bug shows as a CTest TIMEOUT rather than a flaky failure.
+
+#include <sluice/cancellation.hpp>
+#include <sluice/event_loop.hpp>
+#include <sluice/task.hpp>
+#include <sluice/time.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support/co_test.hpp"
+#include "support/counted.hpp"
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+sluice::task<int> value_after(std::chrono::milliseconds delay, int value) {
+    co_await sluice::sleep_for(delay);
+    co_return value;
+}
+
+sluice::task<void> record(std::vector<std::string>& order, std::string what) {
+    order.push_back(std::move(what));
+    co_return;
+}
+
+}  // namespace
+
+// --- sleeping -----------------------------------------------------------------------------------------
+
+SLUICE_TEST_CASE("sleep_for sleeps at least the requested duration", "[sleep]") {
+    const auto start = steady::now();
+    co_await sluice::sleep_for(20ms);
+    CHECK(steady::now() - start >= 20ms);
+}
+
+SLUICE_TEST_CASE("sleep_until wakes no earlier than the deadline", "[sleep]") {
+    const auto deadline = steady::now() + 15ms;
+    co_await sluice::sleep_until(deadline);
+    CHECK(steady::now() >= deadline);
+}
+
+SLUICE_TEST_CASE("sleep_for accepts any duration type and rounds up", "[sleep]") {
+    const auto start = steady::now();
+    co_await sluice::sleep_for(std::chrono::duration<double, std::milli>(2.5));
+    CHECK(steady::now() - start >= std::chrono::microseconds(2500));
+}
+
+namespace {
+sluice::task<void> wake_at(steady::time_point deadline, int id, std::vector<int>& woken) {
+    co_await sluice::sleep_until(deadline);
+    woken.push_back(id);
+}
+}  // namespace
+
+SLUICE_TEST_CASE("200 sleepers armed in shuffled order wake in deadline order", "[sleep][order]") {
+    // Deadlines are base + i ms from one common base, so the order does not depend on how long
+    // arming 200 timers takes.
+    std::vector<int> ids(200);
+    std::iota(ids.begin(), ids.end(), 1);
+    std::mt19937 random(20240611);
+    std::shuffle(ids.begin(), ids.end(), random);
+    const auto base = steady::now();
+    std::vector<int> woken;
+    std::vector<sluice::join_handle<void>> sleepers;
+    for (int id : ids) sleepers.push_back(sluice::spawn(wake_at(base + id * 1ms, id, woken)));
+    for (auto& sleeper : sleepers) co_await sleeper;
+    std::vector<int> expected = ids;
+    std::sort(expected.begin(), expected.end());
+    CHECK(woken == expected);
+    CHECK(steady::now() - base >= 200ms);
+}
+
+SLUICE_TEST_CASE("sleepers with equal deadlines wake in the order they were armed", "[sleep][order]") {
+    const auto deadline = steady::now() + 5ms;
+    std::vector<int> woken;
+    std::vector<sluice::join_handle<void>> sleepers;
+    for (int id = 0; id < 50; ++id) sleepers.push_back(sluice::spawn(wake_at(deadline, id, woken)));
+    for (auto& sleeper : sleepers) co_await sleeper;
+    std::vector<int> expected(50);
+    std::iota(expected.begin(), expected.end(), 0);
+    CHECK(woken == expected);
+}
+
+SLUICE_TEST_CASE("sleep_for(0) is one loop turn: a task that is ready runs first", "[sleep][yield]") {
+    std::vector<std::string> order;
+    auto other = sluice::spawn(record(order, "other"));
+    co_await sluice::sleep_for(0ms);
+    order.push_back("sleeper");
+    co_await other;
+    CHECK(order == std::vector<std::string>{"other", "sleeper"});
+}
+
+SLUICE_TEST_CASE("a negative sleep_for is one loop turn: a task that is ready runs first", "[sleep][yield]") {
+    std::vector<std::string> order;
+    auto other = sluice::spawn(record(order, "other"));
+    co_await sluice::sleep_for(-5s);
+    order.push_back("sleeper");
+    co_await other;
+    CHECK(order == std::vector<std::string>{"other", "sleeper"});
+}
+
+SLUICE_TEST_CASE("sleep_until a past deadline is one loop turn: a task that is ready runs first", "[sleep][yield]") {
+    std::vector<std::string> order;
+    auto other = sluice::spawn(record(order, "other"));
+    co_await sluice::sleep_until(steady::now() - 1s);
+    order.push_back("sleeper");
+    co_await other;
+    CHECK(order == std::vector<std::string>{"other", "sleeper"});
+}
+
+SLUICE_TEST_CASE("yield() lets a task that is ready run first", "[yield]") {
+    std::vector<std::string> order;
+    auto other = sluice::spawn(record(order, "other"));
+    co_await sluice::yield();
+    order.push_back("yielder");
+    co_await other;
+    CHECK(order == std::vector<std::string>{"other", "yielder"});
+}
+
+namespace {
+struct sleeper_flags {
+    bool started = false;
+    bool cancelled = false;
+    bool woke = false;
+};
+sluice::task<void> sleep_20s(sleeper_flags& flags) {
+    flags.started = true;
+    try {
+        co_await sluice::sleep_for(20s);
+    } catch (const sluice::cancelled_error&) {
+        flags.cancelled = true;
+        throw;
+    }
+    flags.woke = true;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("cancelling a task sleeping 20 s wakes it at once with cancelled_error", "[sleep][cancel]") {
+    sleeper_flags flags;
+    auto sleeper = sluice::spawn(sleep_20s(flags));
+    co_await sluice::yield();  // it starts and arms its timer
+    REQUIRE(flags.started);
+    sleeper.cancel();
+    sluice::result<void> outcome = co_await sleeper.as_result();
+    CHECK(flags.cancelled);
+    CHECK_FALSE(flags.woke);
+    CHECK_THROWS_AS(outcome.value(), sluice::cancelled_error);
+}
+
+// --- wait_for -----------------------------------------------------------------------------------------
+
+SLUICE_TEST_CASE("wait_for returns the value of an awaitable that finishes in time", "[wait_for]") {
+    const int value = co_await sluice::wait_for(value_after(1ms, 5), 20s);
+    CHECK(value == 5);
+}
+
+SLUICE_TEST_CASE("wait_for returns the value of a task that completes without suspending", "[wait_for]") {
+    const int value = co_await sluice::wait_for(value_after(0ms, 6), 20s);
+    CHECK(value == 6);
+}
+
+namespace {
+/// Sleeps 20 s; when cancelled, cleans up asynchronously (5 ms) and only then rethrows.
+/// (co_await is not allowed inside a handler, so the cleanup runs after the catch block.)
+sluice::task<int> sleep_then_clean_up(bool& cleaned_up) {
+    std::exception_ptr cancelled;
+    try {
+        co_await sluice::sleep_for(20s);
+        co_return 1;
+    } catch (const sluice::cancelled_error&) {
+        cancelled = std::current_exception();
+    }
+    co_await sluice::sleep_for(5ms);
+    cleaned_up = true;
+    std::rethrow_exception(cancelled);
+}
+}  // namespace
+
+SLUICE_TEST_CASE("wait_for raises timeout_error only after the cancelled inner finished its async cleanup",
+                 "[wait_for]") {
+    bool cleaned_up = false;
+    const auto start = steady::now();
+    std::string caught;
+    try {
+        (void)co_await sluice::wait_for(sleep_then_clean_up(cleaned_up), 10ms);
+    } catch (const sluice::timeout_error&) {
+        caught = "timeout_error";
+        CHECK(cleaned_up);
+    } catch (const std::exception& error) {
+        caught = error.what();
+    }
+    CHECK(caught == "timeout_error");
+    CHECK(steady::now() - start >= 15ms);
+}
+
+namespace {
+sluice::task<int> swallow_cancel(int value) {
+    try {
+        co_await sluice::sleep_for(20s);
+    } catch (const sluice::cancelled_error&) {
+    }
+    co_return value;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("wait_for returns the value of an inner that swallows the cancel", "[wait_for]") {
+    const int value = co_await sluice::wait_for(swallow_cancel(9), 10ms);
+    CHECK(value == 9);
+}
+
+namespace {
+sluice::task<int> fail_when_cancelled() {
+    try {
+        co_await sluice::sleep_for(20s);
+    } catch (const sluice::cancelled_error&) {
+        throw std::runtime_error("cleanup failed");
+    }
+    co_return 0;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("wait_for propagates an error the inner raises while cancelling, not timeout_error",
+                 "[wait_for]") {
+    auto outcome = co_await sluice::wait_for(fail_when_cancelled(), 10ms).as_result();
+    REQUIRE_FALSE(outcome.has_value());
+    CHECK_THROWS_AS(outcome.value(), std::runtime_error);
+    CHECK_THROWS_WITH(outcome.value(), "cleanup failed");
+}
+
+namespace {
+sluice::task<int> set_flag_and_return(bool& ran, int value) {
+    ran = true;
+    co_return value;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("wait_for with 0 s on a lazy task raises timeout_error and never starts the task",
+                 "[wait_for]") {
+    bool ran = false;
+    auto outcome = co_await sluice::wait_for(set_flag_and_return(ran, 1), 0s).as_result();
+    CHECK_FALSE(ran);
+    CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
+}
+
+SLUICE_TEST_CASE("wait_for with a negative timeout on a lazy task raises timeout_error and never starts it",
+                 "[wait_for]") {
+    bool ran = false;
+    auto outcome = co_await sluice::wait_for(set_flag_and_return(ran, 1), -1s).as_result();
+    CHECK_FALSE(ran);
+    CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
+}
+
+SLUICE_TEST_CASE("wait_for(handle, 0 s) on a finished join_handle returns its value", "[wait_for]") {
+    auto handle = sluice::spawn(value_after(0ms, 11));
+    while (!handle.done()) co_await sluice::yield();
+    const int by_reference = co_await sluice::wait_for(handle, 0s);
+    CHECK(by_reference == 11);
+    const int moved = co_await sluice::wait_for(std::move(handle), 0s);
+    CHECK(moved == 11);
+}
+
+SLUICE_TEST_CASE("wait_for(handle, 0 s) on an unfinished join_handle raises timeout_error, the task runs on",
+                 "[wait_for]") {
+    auto handle = sluice::spawn(value_after(1ms, 12));
+    auto outcome = co_await sluice::wait_for(handle, 0s).as_result();
+    CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
+    const int value = co_await handle;
+    CHECK(value == 12);
+}
+
+SLUICE_TEST_CASE("wait_for(handle, d) timing out ends only the wait: the spawned task runs on", "[wait_for]") {
+    auto handle = sluice::spawn(value_after(30ms, 13));
+    auto outcome = co_await sluice::wait_for(handle, 5ms).as_result();
+    CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
+    CHECK_FALSE(handle.done());
+    const int value = co_await handle;
+    CHECK(value == 13);
+}
+
+namespace {
+sluice::task<int> wait_with_long_timeout(bool& cleaned_up) {
+    co_return co_await sluice::wait_for(sleep_then_clean_up(cleaned_up), 20s);
+}
+}  // namespace
+
+SLUICE_TEST_CASE("cancelling a task inside wait_for gives cancelled_error, after the inner finished", "[wait_for]") {
+    bool cleaned_up = false;
+    auto handle = sluice::spawn(wait_with_long_timeout(cleaned_up));
+    co_await sluice::yield();  // it is now inside wait_for, the inner sleeping 20 s
+    handle.cancel();
+    sluice::result<int> outcome = co_await handle.as_result();
+    CHECK(cleaned_up);
+    CHECK_THROWS_AS(outcome.value(), sluice::cancelled_error);
+}
+
+namespace {
+sluice::task<void> sleep_20s_plain() { co_await sluice::sleep_for(20s); }
+sluice::task<void> inner_wait_for_20s() { co_await sluice::wait_for(sleep_20s_plain(), 20s); }
+}  // namespace
+
+SLUICE_TEST_CASE("nested wait_for: the outer 10 ms deadline wins over the inner 20 s one", "[wait_for]") {
+    const auto start = steady::now();
+    auto outcome = co_await sluice::wait_for(inner_wait_for_20s(), 10ms).as_result();
+    CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
+    CHECK(steady::now() - start >= 10ms);
+}
+
+SLUICE_TEST_CASE("wait_for's internal cancel does not leak: the caller can sleep afterwards", "[wait_for]") {
+    auto outcome = co_await sluice::wait_for(sleep_20s_plain(), 1ms).as_result();
+    CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
+    bool threw = false;
+    try {
+        co_await sluice::sleep_for(1ms);
+        co_await sluice::yield();
+    } catch (const sluice::cancelled_error&) {
+        threw = true;
+    }
+    CHECK_FALSE(threw);
+}
+
+namespace {
+sluice::task<int> hold_counted_then_return(sluice_test::counted guard, bool& ran, int value) {
+    (void)guard;
+    ran = true;
+    co_await sluice::sleep_for(1ms);
+    co_return value;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("a wait_for task stored and awaited later owns the rvalue task it was given", "[wait_for]") {
+    // `wait_for` returns a lazy task; stored (in a variable, a vector for gather, ...) it is awaited
+    // after the full-expression that created its argument. The argument's frame (which holds one
+    // `counted`) must then live on inside the wait_for task, not die with the temporary.
+    sluice_test::counted::reset();
+    bool ran = false;
+    auto waiting = sluice::wait_for(hold_counted_then_return(sluice_test::counted(1), ran, 14), 20s);
+    REQUIRE(sluice_test::counted::alive() == 1);  // stop here rather than await a dangling task
+    co_await sluice::yield();
+    const int value = co_await std::move(waiting);
+    CHECK(ran);
+    CHECK(value == 14);
+}
