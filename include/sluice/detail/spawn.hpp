@@ -29,6 +29,18 @@ protected:
     ~join_waiter() = default;
 };
 
+/// task_group's hook into a root (see detail/task_group.hpp): told when the root has finished.
+class root_observer {
+public:
+    /// The root reached its final suspend with `error` (null: it returned a value). Called once,
+    /// after its joiner (if any) was told but before that joiner resumes, and before a detached
+    /// root frees itself; must neither resume a coroutine inline nor destroy the root.
+    virtual void root_finished(const std::exception_ptr& error) noexcept = 0;
+
+protected:
+    ~root_observer() = default;
+};
+
 template <class T>
 class root_promise;
 
@@ -56,12 +68,18 @@ public:
         std::coroutine_handle<> await_suspend(root_handle<T> self) const noexcept {
             root_promise& promise = self.promise();
             promise.loop_->release(promise);
-            if (promise.joiner_ != nullptr) return std::exchange(promise.joiner_, nullptr)->joined();
-            if (promise.detached_) {
-                promise.report_unobserved_error();
+            // task_group: the joiner is told first (joined() only ends its wait and names it), so a
+            // cancel the group's observer sends it next stays pending instead of replacing this
+            // result; a failure the group observed is not reported as lost.
+            join_waiter* joiner = std::exchange(promise.joiner_, nullptr);
+            std::coroutine_handle<> next = joiner != nullptr ? joiner->joined() : std::noop_coroutine();
+            const bool observed = promise.observer_ != nullptr;
+            if (observed) std::exchange(promise.observer_, nullptr)->root_finished(promise.outcome_.error());
+            if (joiner == nullptr && promise.detached_) {
+                if (!observed) promise.report_unobserved_error();
                 self.destroy();
             }
-            return std::noop_coroutine();
+            return next;
         }
         void await_resume() const noexcept {}
     };
@@ -79,6 +97,8 @@ public:
     join_waiter*& joiner() noexcept { return joiner_; }
     /// The join_handle was dropped: the root frees itself when it finishes.
     void detach() noexcept { detached_ = true; }
+    /// task_group only, before start(): `observer` is told when the root finishes.
+    void observe(root_observer& observer) noexcept { observer_ = &observer; }
 
 private:
     // asyncio logs "Task exception was never retrieved"; a detached task's failure is reported the
@@ -98,6 +118,7 @@ private:
     cancel_context own_context_;
     event_loop* loop_ = nullptr;
     join_waiter* joiner_ = nullptr;
+    root_observer* observer_ = nullptr;  // task_group's membership hook; null for plain spawn
     bool detached_ = false;
 };
 
