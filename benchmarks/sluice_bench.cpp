@@ -3,6 +3,8 @@
 //   sluice_bench w1 M L         M trivial tasks (one yield, return 2i) pulled lazily from a
 //                               generator, at most L in flight, results in completion order
 //   sluice_bench w2 M L [ms]    M tasks sleeping `ms` (default 100), at most L in flight
+//   sluice_bench w3 T P I       T tasks share a semaphore of P permits, each doing I times
+//                               acquire / yield / release; ns per acquire-release pair
 //   sluice_bench w4 M           gather over M trivial tasks
 //   sluice_bench yield N        one task doing N `co_await yield()` round trips through the loop
 //   sluice_bench spawn N        N trivial tasks spawned and joined, 1000 at a time
@@ -57,6 +59,27 @@ sluice::task<long long> sum_as_completed(Source source, long long limit) {
     co_return sum;
 }
 
+sluice::task<long long> contend(sluice::semaphore& semaphore, long long iterations) {
+    long long done = 0;
+    for (long long i = 0; i < iterations; ++i) {
+        auto permit = co_await semaphore.acquire();
+        co_await sluice::yield();
+        ++done;
+    }
+    co_return done;
+}
+
+sluice::task<long long> semaphore_contention(long long tasks, long long permits, long long iterations) {
+    sluice::semaphore semaphore(permits);
+    std::vector<sluice::task<long long>> workers;
+    workers.reserve(static_cast<std::size_t>(tasks));
+    for (long long t = 0; t < tasks; ++t) workers.push_back(contend(semaphore, iterations));
+    std::vector<long long> done = co_await sluice::gather(std::move(workers));
+    long long sum = 0;
+    for (long long value : done) sum += value;
+    co_return sum;
+}
+
 sluice::task<long long> gather_trivial(long long count) {
     std::vector<long long> results = co_await sluice::gather(yielding_tasks(count));
     long long sum = 0;
@@ -78,7 +101,7 @@ sluice::task<long long> spawn_and_join(long long count) {
 }
 
 int usage() {
-    std::fputs("usage: sluice_bench w1 M L | w2 M L [ms] | w4 M | yield N | spawn N\n", stderr);
+    std::fputs("usage: sluice_bench w1 M L | w2 M L [ms] | w3 T P I | w4 M | yield N | spawn N\n", stderr);
     return 2;
 }
 
@@ -104,6 +127,17 @@ int main(int argc, char** argv) {
         return sluice_bench::report("W2", "M=" + std::to_string(m) + " L=" + std::to_string(l) +
                                               " ms=" + std::to_string(duration.count()),
                                     m, sum, m * (m - 1) / 2, clock.seconds());
+    }
+    if (workload == "w3") {
+        const long long tasks = sluice_bench::argument(argc, argv, 2, 10'000);
+        const long long permits = sluice_bench::argument(argc, argv, 3, 100);
+        const long long iterations = sluice_bench::argument(argc, argv, 4, 100);
+        sluice_bench::stopwatch clock;
+        const long long sum = sluice::run(semaphore_contention(tasks, permits, iterations));
+        return sluice_bench::report("W3",
+                                    "TASKS=" + std::to_string(tasks) + " PERMITS=" + std::to_string(permits) +
+                                        " ITERS=" + std::to_string(iterations),
+                                    tasks * iterations, sum, tasks * iterations, clock.seconds());
     }
     if (workload == "w4") {
         const long long m = sluice_bench::argument(argc, argv, 2, 1'000'000);
