@@ -14,10 +14,22 @@ inline long long argument(int argc, char** argv, int index, long long fallback) 
     return index < argc ? std::atoll(argv[index]) : fallback;
 }
 
+/// Peak resident memory of this process in MiB. VmHWM, not getrusage's ru_maxrss: Linux carries
+/// ru_maxrss over fork and exec, so a benchmark started by a bigger parent (the Python runner)
+/// would report the parent's peak as its floor. VmHWM belongs to this address space alone.
 inline double peak_rss_mb() {
+    if (std::FILE* status = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        long kib = -1;
+        while (std::fgets(line, sizeof line, status) != nullptr) {
+            if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+        }
+        std::fclose(status);
+        if (kib >= 0) return static_cast<double>(kib) / 1024.0;
+    }
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
 }
 
 class stopwatch {
