@@ -5,7 +5,10 @@
 ///     while (auto r = co_await results.next()) use(*r);
 ///
 /// - `jobs`: an input range of awaitables or an `async_generator` of them (pulled lazily, only
-///   when an item may start).
+///   when an item may start). An lvalue range is used in place and must outlive the stream. An
+///   async generator must be moved in (`igather(std::move(gen), n)`): after the stream stops, a
+///   cancelled pull can still be running inside the generator's body, so the stream owns it until
+///   that pull has finished.
 /// - `order::completion` (default): results as items finish. `order::submission`: results in source
 ///   order; `window` (>= limit, default = limit) bounds the items started and not yet yielded:
 ///   finished results waiting for a slow head count against it, and no item starts while it is full.
@@ -97,20 +100,25 @@ auto make_igather(Source&& source, std::ptrdiff_t limit, igather_options options
 }  // namespace detail
 
 /// Results of `source`'s awaitables, at most `limit` in flight, fail-fast.
+/// What igather accepts: a range of awaitables, or an async generator of them given by value.
 template <class Source>
-    requires detail::engine_source<Source>
+concept igather_source = detail::engine_source<Source> &&
+                         !(detail::is_async_generator_v<std::remove_cvref_t<Source>> && std::is_lvalue_reference_v<Source>);
+
+template <class Source>
+    requires igather_source<Source>
 auto igather(Source&& source, std::ptrdiff_t limit, igather_options options = {}) {
     return detail::make_igather<false>(std::forward<Source>(source), limit, options);
 }
 
 /// Like igather, but every item yields a `result<T>` and nothing is cancelled.
 template <class Source>
-    requires detail::engine_source<Source>
+    requires igather_source<Source>
 auto igather(Source&& source, std::ptrdiff_t limit, collect_t) {
     return detail::make_igather<true>(std::forward<Source>(source), limit, {});
 }
 template <class Source>
-    requires detail::engine_source<Source>
+    requires igather_source<Source>
 auto igather(Source&& source, std::ptrdiff_t limit, igather_options options, collect_t) {
     return detail::make_igather<true>(std::forward<Source>(source), limit, options);
 }

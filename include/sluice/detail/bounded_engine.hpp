@@ -113,7 +113,6 @@ public:
 
     bounded_engine(Source&& source, engine_options options)
         : source_(std::forward<Source>(source)), options_(options) {
-        if (options_.ordered) window_.resize(options_.window, nullptr);
     }
     bounded_engine(const bounded_engine&) = delete;
     bounded_engine& operator=(const bounded_engine&) = delete;
@@ -131,10 +130,11 @@ public:
     /// until every item has finished. The stream then ends.
     close_awaiter close() noexcept { return close_awaiter(*this); }
 
-    /// True when no result will ever come again (pulls from a sync source to find out).
+    /// True when no result will ever come again (pulls from a sync source to find out). Not
+    /// `taken_ == started_`: after close() the cancelled and discarded items were never taken.
     [[nodiscard]] bool exhausted() {
         fill();
-        return taken_ == started_ && stream_over() && !error_ && !source_error_;
+        return deliverable() == nullptr && stream_over() && !error_ && !source_error_;
     }
 
     /// The owner is gone (see the TRICKY note at the top). Consumes the engine.
@@ -269,7 +269,7 @@ private:
         s.context = cancel_context{};
         s.running = true;
         s.done = false;
-        if (options_.ordered) window_[s.index % options_.window] = &s;
+        if (options_.ordered) outstanding_.push_back(&s);
         ++running_;
         auto handle = s.item.handle();
         handle.promise().context = &s.context;
@@ -284,8 +284,14 @@ private:
         return s;
     }
 
+    /// A slot whose result will never be handed out (a stop, the fail-fast error) leaves the
+    /// submission-order window; the head then shows the prefix has ended.
+    void release_undelivered(slot& s) noexcept {
+        if (options_.ordered) outstanding_[s.index - taken_] = nullptr;
+        release_slot(s);
+    }
+
     void release_slot(slot& s) noexcept {
-        if (options_.ordered) window_[s.index % options_.window] = nullptr;
         s.item = item_task();  // destroys the finished frame
         s.running = s.done = false;
         s.next = std::exchange(free_, &s);
@@ -299,10 +305,10 @@ private:
         auto& outcome = s.item.handle().promise().result_slot();
         if (stopping_) {
             // Cancelled by a stop, or finished after the first error in time: not delivered.
-            release_slot(s);
+            release_undelivered(s);
         } else if (options_.fail_fast && outcome.has_error()) {
             error_ = outcome.error();
-            release_slot(s);
+            release_undelivered(s);
             begin_stop();
         } else {
             s.done = true;
@@ -353,7 +359,7 @@ private:
 
     void discard_unconsumed() noexcept {
         for (slot& s : slots_) {
-            if (s.done) release_slot(s);
+            if (s.done) release_undelivered(s);
         }
         completed_head_ = completed_tail_ = nullptr;
     }
@@ -362,8 +368,8 @@ private:
 
     slot* deliverable() const noexcept {
         if (!options_.ordered) return completed_head_;
-        slot* head = window_.empty() ? nullptr : window_[taken_ % options_.window];
-        return head != nullptr && head->done && head->index == taken_ ? head : nullptr;
+        slot* head = outstanding_.empty() ? nullptr : outstanding_.front();
+        return head != nullptr && head->done ? head : nullptr;
     }
 
     [[nodiscard]] bool consumer_can_proceed() const noexcept {
@@ -372,11 +378,13 @@ private:
 
     std::optional<delivery> take_next() {
         if (slot* s = deliverable()) {
-            if (!options_.ordered) {
+            delivery out{s->index, s->item.handle().promise().result_slot().take_result()};
+            if (options_.ordered) {
+                outstanding_.pop_front();
+            } else {
                 completed_head_ = s->next;
                 if (completed_head_ == nullptr) completed_tail_ = nullptr;
             }
-            delivery out{s->index, s->item.handle().promise().result_slot().take_result()};
             ++taken_;
             release_slot(*s);
             fill();
@@ -488,7 +496,9 @@ private:
     slot* free_ = nullptr;
     slot* completed_head_ = nullptr;
     slot* completed_tail_ = nullptr;
-    std::vector<slot*> window_;  // submission order: slot of index i at i % window
+    // Submission order: the slots of indexes taken_, taken_ + 1, ... (null once released early).
+    // Grows with what is outstanding, at most `window`, so a huge window costs nothing up front.
+    std::deque<slot*> outstanding_;
 
     task<void> puller_;
     cancel_context puller_context_;
