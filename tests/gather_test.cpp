@@ -1,0 +1,468 @@
+// Tests of sluice::gather (sluice/gather.hpp): variadic, range, bounded range, return_exceptions,
+// fail-fast, and cancellation of the awaiting task.
+//
+// Coroutines are free functions taking what they need as parameters, never capturing lambdas.
+// Timing assertions are lower bounds only. Children that must be cut short sleep 20 s, so a
+// cancellation that does not happen shows as a CTest TIMEOUT (or a missing record), never as a flaky
+// bound. Never co_await inside a Catch macro: GCC 12 evaluates the operand of the macro's trailing
+// `(false) && (expr)` as a second suspension point.
+
+#include <sluice/cancellation.hpp>
+#include <sluice/event_loop.hpp>
+#include <sluice/gather.hpp>
+#include <sluice/generator.hpp>
+#include <sluice/result.hpp>
+#include <sluice/task.hpp>
+#include <sluice/time.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "support/co_test.hpp"
+#include "support/counted.hpp"
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+using sluice_test::counted;
+using events = std::vector<std::string>;
+
+std::size_t position(const events& log, const std::string& entry) {
+    return static_cast<std::size_t>(std::find(log.begin(), log.end(), entry) - log.begin());
+}
+std::string start_of(int id) { return "start " + std::to_string(id); }
+std::string end_of(int id) { return "end " + std::to_string(id); }
+
+struct probe {
+    int now = 0;
+    int max = 0;
+};
+
+class in_flight {
+public:
+    explicit in_flight(probe& p) noexcept : probe_(p) { probe_.max = std::max(probe_.max, ++probe_.now); }
+    in_flight(const in_flight&) = delete;
+    in_flight& operator=(const in_flight&) = delete;
+    ~in_flight() { --probe_.now; }
+
+private:
+    probe& probe_;
+};
+
+struct tracker {
+    int started = 0;
+    int finished = 0;
+    int cancelled = 0;
+    events log;
+};
+
+struct item_failure : std::runtime_error {
+    explicit item_failure(int which) : std::runtime_error("child " + std::to_string(which) + " failed"), id(which) {}
+    int id;
+};
+
+struct source_failure : std::runtime_error {
+    source_failure() : std::runtime_error("the source failed") {}
+};
+
+sluice::task<int> timed(int id, std::chrono::microseconds duration, tracker& t, [[maybe_unused]] counted frame = counted()) {
+    ++t.started;
+    t.log.push_back(start_of(id));
+    co_await sluice::sleep_for(duration);
+    t.log.push_back(end_of(id));
+    ++t.finished;
+    co_return id;
+}
+
+sluice::task<void> timed_void(int id, std::chrono::microseconds duration, tracker& t) {
+    ++t.started;
+    t.log.push_back(start_of(id));
+    co_await sluice::sleep_for(duration);
+    t.log.push_back(end_of(id));
+    ++t.finished;
+}
+
+sluice::task<std::string> text_after_yield(std::string text) {
+    co_await sluice::yield();
+    co_return text;
+}
+
+/// Throws item_failure(id) after `yields` yields; a cancellation meanwhile is recorded and rethrown.
+sluice::task<int> fails_after(int id, int yields, tracker& t, [[maybe_unused]] counted frame = counted()) {
+    ++t.started;
+    t.log.push_back(start_of(id));
+    try {
+        for (int i = 0; i < yields; ++i) co_await sluice::yield();
+    } catch (const sluice::cancelled_error&) {
+        ++t.cancelled;
+        t.log.push_back("cancelled " + std::to_string(id));
+        throw;
+    }
+    t.log.push_back("fails " + std::to_string(id));
+    throw item_failure(id);
+}
+
+/// Sleeps 20 s; when cancelled, does 2 ms of asynchronous cleanup, records it, and rethrows.
+sluice::task<int> stuck(int id, tracker& t, [[maybe_unused]] counted frame = counted()) {
+    ++t.started;
+    t.log.push_back(start_of(id));
+    try {
+        co_await sluice::sleep_for(20s);
+    } catch (const sluice::cancelled_error&) {
+        t.log.push_back("cancel seen " + std::to_string(id));
+    }
+    co_await sluice::sleep_for(2ms);
+    ++t.cancelled;
+    t.log.push_back("cleaned up " + std::to_string(id));
+    throw sluice::cancelled_error();
+}
+
+/// Sleeps 20 s; a cancellation is swallowed after 1 ms of cleanup, and the child returns `id` anyway.
+sluice::task<int> swallows_cancel(int id, tracker& t, [[maybe_unused]] counted frame = counted()) {
+    ++t.started;
+    try {
+        co_await sluice::sleep_for(20s);
+    } catch (const sluice::cancelled_error&) {
+        ++t.cancelled;
+    }
+    co_await sluice::sleep_for(1ms);
+    ++t.finished;
+    co_return id;
+}
+
+sluice::task<int> probed(int id, std::chrono::microseconds duration, probe& p) {
+    in_flight running(p);
+    co_await sluice::sleep_for(duration);
+    co_return id;
+}
+
+sluice::task<std::unique_ptr<int>> boxed(int value) {
+    co_await sluice::yield();
+    co_return std::make_unique<int>(value);
+}
+
+sluice::task<void> set_flag(bool& flag) {
+    flag = true;
+    co_return;
+}
+
+sluice::generator<sluice::task<int>> counting_down(int count, tracker& t) {
+    for (int i = 0; i < count; ++i) co_yield timed(i, std::chrono::microseconds(200 * (count - i)), t);
+}
+
+sluice::generator<sluice::task<int>> three_then_throw(tracker& t) {
+    for (int i = 0; i < 3; ++i) co_yield timed(i, std::chrono::milliseconds(1 + i), t);
+    throw source_failure();
+}
+
+}  // namespace
+
+// --- variadic -----------------------------------------------------------------------------------
+
+SLUICE_TEST_CASE("gather of three awaitables returns a tuple in argument order, void as std::monostate", "[gather][variadic]") {
+    tracker t;
+    auto all = co_await sluice::gather(timed(7, 3ms, t), timed_void(1, 1ms, t), text_after_yield("three"));
+    static_assert(std::is_same_v<decltype(all), std::tuple<int, std::monostate, std::string>>);
+    CHECK(std::get<0>(all) == 7);
+    CHECK(std::get<2>(all) == "three");
+    CHECK(t.finished == 2);
+}
+
+SLUICE_TEST_CASE("gather accepts non-task awaitables: sleep_for results give std::monostate", "[gather][variadic]") {
+    const auto start = steady::now();
+    auto all = co_await sluice::gather(sluice::sleep_for(6ms), sluice::sleep_for(3ms));
+    static_assert(std::is_same_v<decltype(all), std::tuple<std::monostate, std::monostate>>);
+    // Concurrent: the longest, not the sum (a lower bound is all this asserts).
+    CHECK(steady::now() - start >= 6ms);
+}
+
+SLUICE_TEST_CASE("gather starts nothing before it is awaited, then starts the children in argument order",
+                 "[gather][variadic]") {
+    tracker t;
+    auto pending = sluice::gather(timed(0, 3ms, t), timed(1, 1ms, t), timed(2, 2ms, t));
+    co_await sluice::sleep_for(2ms);
+    CHECK(t.started == 0);
+    auto [a, b, c] = co_await std::move(pending);
+    CHECK(a == 0);
+    CHECK(b == 1);
+    CHECK(c == 2);
+    REQUIRE(t.log.size() == 6);
+    CHECK(events(t.log.begin(), t.log.begin() + 3) == events{"start 0", "start 1", "start 2"});
+}
+
+SLUICE_TEST_CASE("gather(return_exceptions, ...) gives a result per child and cancels nothing", "[gather][variadic][collect]") {
+    tracker t;
+    auto all = co_await sluice::gather(sluice::return_exceptions, timed(0, 5ms, t), fails_after(1, 1, t),
+                                       timed_void(2, 3ms, t));
+    static_assert(std::is_same_v<decltype(all), std::tuple<sluice::result<int>, sluice::result<int>, sluice::result<void>>>);
+    auto& [a, b, c] = all;
+    REQUIRE(a.has_value());
+    CHECK(a.value() == 0);
+    REQUIRE_FALSE(b.has_value());
+    CHECK_THROWS_AS(b.value(), item_failure);
+    CHECK(c.has_value());
+    CHECK(t.cancelled == 0);
+    CHECK(t.finished == 2);  // the slow siblings ran to the end after the failure
+}
+
+SLUICE_TEST_CASE("gather fail-fast (variadic): the siblings are cancelled and awaited before the error is rethrown",
+                 "[gather][variadic][error]") {
+    counted::reset();
+    tracker t;
+    int caught = -1;
+    int cleaned_up_when_thrown = -1;
+    try {
+        co_await sluice::gather(stuck(0, t), fails_after(1, 1, t), stuck(2, t));
+    } catch (const item_failure& failure) {
+        caught = failure.id;
+        cleaned_up_when_thrown = t.cancelled;
+    }
+    CHECK(caught == 1);
+    CHECK(cleaned_up_when_thrown == 2);
+    CHECK(counted::alive() == 0);
+}
+
+SLUICE_TEST_CASE("cancelling the task awaiting a variadic gather cancels every child, and it sees "
+                 "cancelled_error even though every child swallowed the cancel",
+                 "[gather][variadic][cancel]") {
+    tracker t;
+    auto awaiting = sluice::spawn(sluice::gather(swallows_cancel(0, t), swallows_cancel(1, t), swallows_cancel(2, t)));
+    co_await sluice::yield();
+    co_await sluice::yield();
+    REQUIRE(t.started == 3);
+    awaiting.cancel();
+    int cancelled = 0;
+    try {
+        co_await awaiting;
+    } catch (const sluice::cancelled_error&) {
+        ++cancelled;
+    }
+    CHECK(cancelled == 1);
+    CHECK(t.cancelled == 3);
+    CHECK(t.finished == 3);  // each returned a value, after its cleanup, before the awaiter resumed
+}
+
+// --- ranges -------------------------------------------------------------------------------------
+
+SLUICE_TEST_CASE("gather of a range returns a vector in source order though later children finish first", "[gather][range]") {
+    tracker t;
+    std::vector<sluice::task<int>> jobs;
+    for (int i = 0; i < 6; ++i) jobs.push_back(timed(i, std::chrono::milliseconds(6 - i), t));
+    std::vector<int> all = co_await sluice::gather(std::move(jobs));
+    CHECK(all == std::vector<int>{0, 1, 2, 3, 4, 5});
+    CHECK(position(t.log, end_of(5)) < position(t.log, end_of(0)));
+    // All started before any finished: no limit.
+    CHECK(position(t.log, start_of(5)) < position(t.log, end_of(5)));
+}
+
+SLUICE_TEST_CASE("gather of an lvalue range and of a generator returns vectors in source order", "[gather][range][source]") {
+    tracker t;
+    std::vector<sluice::task<int>> jobs;
+    for (int i = 0; i < 4; ++i) jobs.push_back(timed(i, std::chrono::milliseconds(4 - i), t));
+    std::vector<int> from_vector = co_await sluice::gather(jobs);
+    CHECK(from_vector == std::vector<int>{0, 1, 2, 3});
+    std::vector<int> from_generator = co_await sluice::gather(counting_down(5, t), 2);
+    CHECK(from_generator == std::vector<int>{0, 1, 2, 3, 4});
+}
+
+SLUICE_TEST_CASE("gather of a range of move-only results moves them into the vector", "[gather][range][source]") {
+    std::vector<sluice::task<std::unique_ptr<int>>> jobs;
+    for (int i = 0; i < 5; ++i) jobs.push_back(boxed(i));
+    auto all = co_await sluice::gather(std::move(jobs), 2);
+    REQUIRE(all.size() == 5);
+    for (int i = 0; i < 5; ++i) {
+        REQUIRE(all[static_cast<std::size_t>(i)] != nullptr);
+        CHECK(*all[static_cast<std::size_t>(i)] == i);
+    }
+}
+
+SLUICE_TEST_CASE("gather of a range of task<void> returns void once every child ran", "[gather][range]") {
+    tracker t;
+    std::vector<sluice::task<void>> jobs;
+    for (int i = 0; i < 5; ++i) jobs.push_back(timed_void(i, std::chrono::milliseconds(i), t));
+    static_assert(std::is_void_v<decltype(sluice::gather(std::move(jobs)))::value_type>);
+    co_await sluice::gather(std::move(jobs));
+    CHECK(t.finished == 5);
+}
+
+SLUICE_TEST_CASE("bounded gather(range, limit) never runs more than limit children and keeps source order",
+                 "[gather][range][limit]") {
+    std::mt19937 random(20240613);
+    std::uniform_int_distribution<int> micros(0, 400);
+    for (int limit : {1, 7, 64}) {
+        INFO("limit " << limit);
+        probe p;
+        std::vector<sluice::task<int>> jobs;
+        for (int i = 0; i < 200; ++i) jobs.push_back(probed(i, std::chrono::microseconds(micros(random)), p));
+        std::vector<int> all = co_await sluice::gather(std::move(jobs), limit);
+        REQUIRE(all.size() == 200);
+        bool in_order = true;
+        for (int i = 0; i < 200; ++i) in_order = in_order && all[static_cast<std::size_t>(i)] == i;
+        CHECK(in_order);
+        CHECK(p.max <= limit);
+        CHECK(p.max == limit);
+        CHECK(p.now == 0);
+    }
+}
+
+SLUICE_TEST_CASE("bounded gather with limit 1 runs children one after another", "[gather][range][limit]") {
+    tracker t;
+    std::vector<sluice::task<int>> jobs;
+    for (int i = 0; i < 3; ++i) jobs.push_back(timed(i, std::chrono::milliseconds(3 - i), t));
+    std::vector<int> all = co_await sluice::gather(std::move(jobs), 1);
+    CHECK(all == std::vector<int>{0, 1, 2});
+    CHECK(t.log == events{"start 0", "end 0", "start 1", "end 1", "start 2", "end 2"});
+}
+
+SLUICE_TEST_CASE("gather(return_exceptions, range) gives a result per child in source order and cancels nothing",
+                 "[gather][range][collect]") {
+    for (int limit : {2, 100}) {
+        INFO("limit " << limit);
+        tracker t;
+        std::vector<sluice::task<int>> jobs;
+        jobs.push_back(timed(0, 6ms, t));
+        jobs.push_back(fails_after(1, 1, t));
+        jobs.push_back(timed(2, 3ms, t));
+        jobs.push_back(fails_after(3, 2, t));
+        jobs.push_back(timed(4, 1ms, t));
+        std::vector<sluice::result<int>> all = co_await sluice::gather(sluice::return_exceptions, std::move(jobs), limit);
+        REQUIRE(all.size() == 5);
+        CHECK(all[0].value() == 0);
+        CHECK_THROWS_AS(all[1].value(), item_failure);
+        CHECK(all[2].value() == 2);
+        CHECK_THROWS_AS(all[3].value(), item_failure);
+        CHECK(all[4].value() == 4);
+        CHECK(t.cancelled == 0);
+        CHECK(t.finished == 3);
+    }
+    tracker t;
+    std::vector<sluice::task<int>> unbounded;
+    unbounded.push_back(fails_after(0, 1, t));
+    unbounded.push_back(timed(1, 2ms, t));
+    auto all = co_await sluice::gather(sluice::return_exceptions, std::move(unbounded));
+    REQUIRE(all.size() == 2);
+    CHECK_FALSE(all[0].has_value());
+    CHECK(all[1].value() == 1);
+}
+
+SLUICE_TEST_CASE("gather of an empty range returns empty at once, without a loop turn", "[gather][range]") {
+    bool other_ran = false;
+    auto other = sluice::spawn(set_flag(other_ran));  // runs on the next loop turn
+    std::vector<int> none = co_await sluice::gather(std::vector<sluice::task<int>>{});
+    CHECK(none.empty());
+    std::vector<int> none_bounded = co_await sluice::gather(std::vector<sluice::task<int>>{}, 3);
+    CHECK(none_bounded.empty());
+    co_await sluice::gather(std::vector<sluice::task<void>>{});
+    auto none_collected = co_await sluice::gather(sluice::return_exceptions, std::vector<sluice::task<int>>{});
+    CHECK(none_collected.empty());
+    CHECK_FALSE(other_ran);
+    co_await other;
+    CHECK(other_ran);
+}
+
+SLUICE_TEST_CASE("gather fail-fast (range): the first error in time wins, siblings are cancelled and awaited first",
+                 "[gather][range][error]") {
+    counted::reset();
+    tracker t;
+    std::vector<sluice::task<int>> jobs;
+    jobs.push_back(fails_after(0, 2, t));
+    jobs.push_back(fails_after(1, 1, t));
+    for (int i = 2; i < 5; ++i) jobs.push_back(stuck(i, t));
+    int caught = -1;
+    int cancelled_when_thrown = -1;
+    try {
+        co_await sluice::gather(std::move(jobs));
+    } catch (const item_failure& failure) {
+        caught = failure.id;
+        cancelled_when_thrown = t.cancelled;
+    }
+    CHECK(caught == 1);
+    CHECK(cancelled_when_thrown == 4);  // child 0 (in its second yield) and children 2..4 (after cleanup)
+    CHECK(position(t.log, "fails 0") == t.log.size());
+    CHECK(counted::alive() == 0);
+}
+
+SLUICE_TEST_CASE("bounded gather fail-fast starts nothing more after the error", "[gather][range][error]") {
+    counted::reset();
+    tracker t;
+    std::vector<sluice::task<int>> jobs;
+    jobs.push_back(fails_after(0, 1, t));
+    for (int i = 1; i < 50; ++i) jobs.push_back(stuck(i, t));
+    int caught = -1;
+    try {
+        co_await sluice::gather(std::move(jobs), 4);
+    } catch (const item_failure& failure) {
+        caught = failure.id;
+    }
+    CHECK(caught == 0);
+    CHECK(t.started == 4);
+    CHECK(t.cancelled == 3);
+    CHECK(counted::alive() == 0);  // the 46 unstarted children were destroyed without running
+}
+
+SLUICE_TEST_CASE("gather: a source that throws lets started children finish, then rethrows", "[gather][range][error]") {
+    tracker t;
+    int source_errors = 0;
+    int finished_when_thrown = -1;
+    try {
+        co_await sluice::gather(three_then_throw(t), 2);
+    } catch (const source_failure&) {
+        ++source_errors;
+        finished_when_thrown = t.finished;
+    }
+    CHECK(source_errors == 1);
+    CHECK(finished_when_thrown == 3);
+}
+
+SLUICE_TEST_CASE("cancelling the task awaiting a gather of a range cancels every child, and it sees "
+                 "cancelled_error even though every child swallowed the cancel",
+                 "[gather][range][cancel]") {
+    for (int limit : {3, 100}) {
+        INFO("limit " << limit);
+        counted::reset();
+        tracker t;
+        std::vector<sluice::task<int>> jobs;
+        for (int i = 0; i < 6; ++i) jobs.push_back(swallows_cancel(i, t));
+        auto awaiting = sluice::spawn(sluice::gather(std::move(jobs), limit));
+        co_await sluice::yield();
+        co_await sluice::yield();
+        const int running = std::min(limit, 6);
+        REQUIRE(t.started == running);
+        awaiting.cancel();
+        int cancelled = 0;
+        try {
+            co_await awaiting;
+        } catch (const sluice::cancelled_error&) {
+            ++cancelled;
+        }
+        CHECK(cancelled == 1);
+        CHECK(t.cancelled == running);
+        CHECK(t.finished == running);  // their values were dropped
+        CHECK(t.started == running);   // nothing started after the cancel
+        CHECK(counted::alive() == 0);
+    }
+}
+
+// --- invalid arguments ----------------------------------------------------------------------------
+
+SLUICE_TEST_CASE("gather(range, limit) with limit 0 or -1 throws std::invalid_argument at the call", "[gather][args]") {
+    tracker t;
+    std::vector<sluice::task<int>> jobs;
+    jobs.push_back(timed(0, 1ms, t));
+    CHECK_THROWS_AS(sluice::gather(jobs, 0), std::invalid_argument);
+    CHECK_THROWS_AS(sluice::gather(jobs, -1), std::invalid_argument);
+    CHECK_THROWS_AS(sluice::gather(sluice::return_exceptions, jobs, 0), std::invalid_argument);
+    CHECK(t.started == 0);
+    co_return;
+}
