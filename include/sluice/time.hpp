@@ -36,9 +36,7 @@ template <class Rep, class Period>
 }
 
 /// Goes behind every coroutine that is ready now; a cancellation point.
-[[nodiscard]] inline detail::sleep_awaitable yield() noexcept {
-    return detail::sleep_awaitable(std::chrono::steady_clock::time_point::min());
-}
+[[nodiscard]] inline detail::yield_awaitable yield() noexcept { return {}; }
 
 /// The awaitable's result, or `timeout_error` once `timeout` passed and the awaitable, cancelled,
 /// has finished. An rvalue awaitable is moved into the returned task; an lvalue one is referenced.

@@ -96,7 +96,7 @@ public:
 private:
     bool poll() {
         if (!ready_.empty()) {
-            ring_.submit_and_reap(nullptr, /*wait=*/false);
+            if (ring_.has_work()) ring_.submit_and_reap(nullptr, /*wait=*/false);
         } else if (!timers_.empty()) {
             const auto remaining = timers_.earliest().deadline - clock::now();
             if (remaining <= clock::duration::zero()) {

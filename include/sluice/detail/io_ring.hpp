@@ -98,6 +98,8 @@ public:
     [[nodiscard]] unsigned setup_flags() const noexcept { return flags_; }
     /// Ops handed to the kernel (or waiting for a slot) whose CQE has not arrived yet.
     [[nodiscard]] bool idle() const noexcept { return in_flight_ == 0 && pending_head_ == nullptr; }
+    /// Something to submit or to reap: the loop's busy turns skip the ring entirely otherwise.
+    [[nodiscard]] bool has_work() const noexcept { return in_flight_ != 0 || unsubmitted_ != 0; }
 
     /// Takes an SQE now if the CQ budget allows; otherwise queues the op until a CQE frees a slot.
     void submit(io_operation& op) {
@@ -132,9 +134,8 @@ public:
     /// CQ head moves, and none resumes a coroutine (they only schedule).
     void submit_and_reap(const __kernel_timespec* timeout, bool wait) {
         int rc;
+        unsubmitted_ = 0;  // io_uring_enter takes them all (or fails loudly below)
         if (!wait) {
-            // Nothing prepared and nothing in the kernel: no syscall, no CQ to look at.
-            if (io_uring_sq_ready(&ring_) == 0 && in_flight_ == 0) return;
             rc = io_uring_submit_and_get_events(&ring_);
         } else if (timeout != nullptr) {
             io_uring_cqe* cqe = nullptr;
@@ -161,6 +162,7 @@ private:
             }
             sqe = io_uring_get_sqe(&ring_);
         }
+        ++unsubmitted_;
         return sqe;
     }
 
@@ -212,6 +214,7 @@ private:
     unsigned flags_ = 0;
     unsigned budget_ = 0;
     unsigned in_flight_ = 0;
+    unsigned unsubmitted_ = 0;  // SQEs prepared since the last io_uring_enter
     io_operation* pending_head_ = nullptr;
     io_operation* pending_tail_ = nullptr;
 };

@@ -53,6 +53,26 @@ private:
     event_loop* loop_ = nullptr;
 };
 
+/// `yield()`: one trip through the ready queue. No timer node, so a frame suspended here is as
+/// small as it can be (a bounded fan-out keeps `limit` of them alive).
+class yield_awaitable final : public cancellation_point {
+public:
+    yield_awaitable() noexcept = default;
+    yield_awaitable(yield_awaitable&&) noexcept : cancellation_point() {}
+
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> waiter) {
+        if (!enter(waiter)) return false;
+        event_loop::current().schedule(waiter);
+        return true;
+    }
+    void await_resume() const { throw_if_cancelled(); }
+
+    // The handle is already queued: a cancel only changes what await_resume does.
+    void cancel_wait() noexcept override { finish_cancelled(); }
+};
+
 /// wait_for's awaiter: starts the inner task in a cancellation context of its own, arms a timer,
 /// and is resumed by the inner task's completion (it is the inner's continuation).
 ///
