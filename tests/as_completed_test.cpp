@@ -33,6 +33,7 @@
 
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
+#include "support/engine_items.hpp"
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
@@ -40,62 +41,7 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 using sluice_test::counted;
-using events = std::vector<std::string>;
-
-/// Where `entry` first appears in `log` (log.size() when absent, so a missing entry sorts last).
-std::size_t position(const events& log, const std::string& entry) {
-    return static_cast<std::size_t>(std::find(log.begin(), log.end(), entry) - log.begin());
-}
-
-std::string start_of(int id) { return "start " + std::to_string(id); }
-std::string end_of(int id) { return "end " + std::to_string(id); }
-
-/// Items running now and the most ever seen at once.
-struct probe {
-    int now = 0;
-    int max = 0;
-};
-
-/// Counts an item as running for its lifetime, however the item ends.
-class in_flight {
-public:
-    explicit in_flight(probe& p) noexcept : probe_(p) { probe_.max = std::max(probe_.max, ++probe_.now); }
-    in_flight(const in_flight&) = delete;
-    in_flight& operator=(const in_flight&) = delete;
-    ~in_flight() { --probe_.now; }
-
-private:
-    probe& probe_;
-};
-
-/// What the items of one test did.
-struct tracker {
-    int started = 0;
-    int finished = 0;   // returned normally
-    int cancelled = 0;  // caught cancelled_error (and rethrew it)
-    events log;
-};
-
-/// The distinctive failure of an item.
-struct item_failure : std::runtime_error {
-    explicit item_failure(int which) : std::runtime_error("item " + std::to_string(which) + " failed"), id(which) {}
-    int id;
-};
-
-/// The distinctive failure of a source.
-struct source_failure : std::runtime_error {
-    source_failure() : std::runtime_error("the source failed") {}
-};
-
-/// Logs its start, sleeps `duration`, logs its end, returns `id`.
-sluice::task<int> timed(int id, std::chrono::microseconds duration, tracker& t, [[maybe_unused]] counted frame = counted()) {
-    ++t.started;
-    t.log.push_back(start_of(id));
-    co_await sluice::sleep_for(duration);
-    t.log.push_back(end_of(id));
-    ++t.finished;
-    co_return id;
-}
+using namespace sluice_test::engine_items;
 
 /// Returns `id` after a yield when `fast`, else sleeps 20 s; a cancellation is recorded and rethrown.
 sluice::task<int> fast_or_stuck(int id, bool fast, tracker& t, [[maybe_unused]] counted frame = counted()) {
@@ -117,27 +63,6 @@ sluice::task<int> fast_or_stuck(int id, bool fast, tracker& t, [[maybe_unused]] 
     co_return id;
 }
 
-/// Sleeps 20 s; when cancelled, does 2 ms of asynchronous cleanup, records it, and rethrows.
-sluice::task<int> stuck_with_async_cleanup(int id, tracker& t, [[maybe_unused]] counted frame = counted()) {
-    ++t.started;
-    try {
-        co_await sluice::sleep_for(20s);
-    } catch (const sluice::cancelled_error&) {
-        t.log.push_back("cancel seen " + std::to_string(id));
-    }
-    co_await sluice::sleep_for(2ms);  // cleanup that itself suspends
-    ++t.cancelled;
-    t.log.push_back("cleaned up " + std::to_string(id));
-    throw sluice::cancelled_error();
-}
-
-/// Runs, and is counted, while the probe watches; sleeps `duration`.
-sluice::task<int> probed(int id, std::chrono::microseconds duration, probe& p, [[maybe_unused]] counted frame = counted()) {
-    in_flight running(p);
-    co_await sluice::sleep_for(duration);
-    co_return id;
-}
-
 /// Fails with item_failure(id) after a yield when `fail`, else returns id.
 sluice::task<int> maybe_failing(int id, bool fail) {
     co_await sluice::yield();
@@ -148,11 +73,6 @@ sluice::task<int> maybe_failing(int id, bool fail) {
 sluice::task<int> after_yields(int id, int yields) {
     for (int i = 0; i < yields; ++i) co_await sluice::yield();
     co_return id;
-}
-
-sluice::task<std::unique_ptr<int>> boxed(int value) {
-    co_await sluice::yield();
-    co_return std::make_unique<int>(value);
 }
 
 /// An infinite source without std::views: item i is fast for i < fast_count, else stuck for 20 s.
@@ -170,12 +90,6 @@ sluice::generator<sluice::task<int>> counting_up(int count, int& pulls, tracker&
         ++pulls;
         co_yield timed(i, std::chrono::microseconds(100 * (count - i)), t);
     }
-}
-
-/// Yields five tasks, then throws source_failure while being pulled for a sixth.
-sluice::generator<sluice::task<int>> five_then_throw(tracker& t) {
-    for (int i = 0; i < 5; ++i) co_yield timed(i, std::chrono::milliseconds(1 + i), t);
-    throw source_failure();
 }
 
 using sleep_awaitable = decltype(sluice::sleep_for(1ms));
@@ -201,13 +115,6 @@ private:
     std::chrono::milliseconds delay_;
     std::optional<sleep_awaitable> sleep_;
 };
-
-std::vector<sluice::task<int>> timed_items(std::initializer_list<int> milliseconds, tracker& t) {
-    std::vector<sluice::task<int>> items;
-    int id = 0;
-    for (int ms : milliseconds) items.push_back(timed(id++, std::chrono::milliseconds(ms), t));
-    return items;
-}
 
 /// One consumer taking one result of `range` (for the two-consumers test).
 template <class Range>
@@ -524,7 +431,7 @@ namespace {
 /// Starts three items that take 2 ms to clean up after a cancel, then abandons them.
 sluice::task<void> abandon_three_items(tracker& t) {
     std::vector<sluice::task<int>> jobs;
-    for (int i = 0; i < 4; ++i) jobs.push_back(stuck_with_async_cleanup(i, t));
+    for (int i = 0; i < 4; ++i) jobs.push_back(stuck(i, t));
     auto range = sluice::limited_as_completed(std::move(jobs), 3);
     const bool has_results = range.begin() != range.end();  // starts three items
     CHECK(has_results);
@@ -548,7 +455,7 @@ SLUICE_TEST_CASE("co_await range.close() returns only after in-flight items fini
     tracker t;
     std::vector<sluice::task<int>> jobs;
     jobs.push_back(fast_or_stuck(0, true, t));
-    for (int i = 1; i < 10; ++i) jobs.push_back(stuck_with_async_cleanup(i, t));
+    for (int i = 1; i < 10; ++i) jobs.push_back(stuck(i, t));
     auto range = sluice::limited_as_completed(std::move(jobs), 4);
     auto it = range.begin();
     REQUIRE(it != range.end());

@@ -29,6 +29,7 @@
 
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
+#include "support/engine_items.hpp"
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
@@ -36,54 +37,7 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 using sluice_test::counted;
-using events = std::vector<std::string>;
-
-std::size_t position(const events& log, const std::string& entry) {
-    return static_cast<std::size_t>(std::find(log.begin(), log.end(), entry) - log.begin());
-}
-std::string start_of(int id) { return "start " + std::to_string(id); }
-std::string end_of(int id) { return "end " + std::to_string(id); }
-
-struct probe {
-    int now = 0;
-    int max = 0;
-};
-
-class in_flight {
-public:
-    explicit in_flight(probe& p) noexcept : probe_(p) { probe_.max = std::max(probe_.max, ++probe_.now); }
-    in_flight(const in_flight&) = delete;
-    in_flight& operator=(const in_flight&) = delete;
-    ~in_flight() { --probe_.now; }
-
-private:
-    probe& probe_;
-};
-
-struct tracker {
-    int started = 0;
-    int finished = 0;
-    int cancelled = 0;
-    events log;
-};
-
-struct item_failure : std::runtime_error {
-    explicit item_failure(int which) : std::runtime_error("child " + std::to_string(which) + " failed"), id(which) {}
-    int id;
-};
-
-struct source_failure : std::runtime_error {
-    source_failure() : std::runtime_error("the source failed") {}
-};
-
-sluice::task<int> timed(int id, std::chrono::microseconds duration, tracker& t, [[maybe_unused]] counted frame = counted()) {
-    ++t.started;
-    t.log.push_back(start_of(id));
-    co_await sluice::sleep_for(duration);
-    t.log.push_back(end_of(id));
-    ++t.finished;
-    co_return id;
-}
+using namespace sluice_test::engine_items;
 
 sluice::task<void> timed_void(int id, std::chrono::microseconds duration, tracker& t) {
     ++t.started;
@@ -98,36 +52,6 @@ sluice::task<std::string> text_after_yield(std::string text) {
     co_return text;
 }
 
-/// Throws item_failure(id) after `yields` yields; a cancellation meanwhile is recorded and rethrown.
-sluice::task<int> fails_after(int id, int yields, tracker& t, [[maybe_unused]] counted frame = counted()) {
-    ++t.started;
-    t.log.push_back(start_of(id));
-    try {
-        for (int i = 0; i < yields; ++i) co_await sluice::yield();
-    } catch (const sluice::cancelled_error&) {
-        ++t.cancelled;
-        t.log.push_back("cancelled " + std::to_string(id));
-        throw;
-    }
-    t.log.push_back("fails " + std::to_string(id));
-    throw item_failure(id);
-}
-
-/// Sleeps 20 s; when cancelled, does 2 ms of asynchronous cleanup, records it, and rethrows.
-sluice::task<int> stuck(int id, tracker& t, [[maybe_unused]] counted frame = counted()) {
-    ++t.started;
-    t.log.push_back(start_of(id));
-    try {
-        co_await sluice::sleep_for(20s);
-    } catch (const sluice::cancelled_error&) {
-        t.log.push_back("cancel seen " + std::to_string(id));
-    }
-    co_await sluice::sleep_for(2ms);
-    ++t.cancelled;
-    t.log.push_back("cleaned up " + std::to_string(id));
-    throw sluice::cancelled_error();
-}
-
 /// Sleeps 20 s; a cancellation is swallowed after 1 ms of cleanup, and the child returns `id` anyway.
 sluice::task<int> swallows_cancel(int id, tracker& t, [[maybe_unused]] counted frame = counted()) {
     ++t.started;
@@ -139,17 +63,6 @@ sluice::task<int> swallows_cancel(int id, tracker& t, [[maybe_unused]] counted f
     co_await sluice::sleep_for(1ms);
     ++t.finished;
     co_return id;
-}
-
-sluice::task<int> probed(int id, std::chrono::microseconds duration, probe& p) {
-    in_flight running(p);
-    co_await sluice::sleep_for(duration);
-    co_return id;
-}
-
-sluice::task<std::unique_ptr<int>> boxed(int value) {
-    co_await sluice::yield();
-    co_return std::make_unique<int>(value);
 }
 
 sluice::task<void> set_flag(bool& flag) {

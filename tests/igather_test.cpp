@@ -35,6 +35,7 @@
 
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
+#include "support/engine_items.hpp"
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
@@ -42,59 +43,7 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 using sluice_test::counted;
-using events = std::vector<std::string>;
-
-std::size_t position(const events& log, const std::string& entry) {
-    return static_cast<std::size_t>(std::find(log.begin(), log.end(), entry) - log.begin());
-}
-std::string start_of(int id) { return "start " + std::to_string(id); }
-std::string end_of(int id) { return "end " + std::to_string(id); }
-
-/// Items running now and the most ever seen at once.
-struct probe {
-    int now = 0;
-    int max = 0;
-    void enter() noexcept { max = std::max(max, ++now); }
-    void leave() noexcept { --now; }
-};
-
-/// Counts an item as running for its lifetime, however the item ends.
-class in_flight {
-public:
-    explicit in_flight(probe& p) noexcept : probe_(p) { probe_.enter(); }
-    in_flight(const in_flight&) = delete;
-    in_flight& operator=(const in_flight&) = delete;
-    ~in_flight() { probe_.leave(); }
-
-private:
-    probe& probe_;
-};
-
-/// What the items of one test did.
-struct tracker {
-    int started = 0;
-    int finished = 0;   // returned normally
-    int cancelled = 0;  // caught cancelled_error (and rethrew it, after any cleanup)
-    events log;
-};
-
-struct item_failure : std::runtime_error {
-    explicit item_failure(int which) : std::runtime_error("item " + std::to_string(which) + " failed"), id(which) {}
-    int id;
-};
-
-struct source_failure : std::runtime_error {
-    source_failure() : std::runtime_error("the source failed") {}
-};
-
-sluice::task<int> timed(int id, std::chrono::microseconds duration, tracker& t, [[maybe_unused]] counted frame = counted()) {
-    ++t.started;
-    t.log.push_back(start_of(id));
-    co_await sluice::sleep_for(duration);
-    t.log.push_back(end_of(id));
-    ++t.finished;
-    co_return id;
-}
+using namespace sluice_test::engine_items;
 
 /// Returns `id` after `yields` yields.
 sluice::task<int> after_yields(int id, int yields, tracker& t, [[maybe_unused]] counted frame = counted()) {
@@ -106,63 +55,15 @@ sluice::task<int> after_yields(int id, int yields, tracker& t, [[maybe_unused]] 
     co_return id;
 }
 
-/// Throws item_failure(id) after `yields` yields; a cancellation meanwhile is recorded and rethrown.
-sluice::task<int> fails_after(int id, int yields, tracker& t, [[maybe_unused]] counted frame = counted()) {
-    ++t.started;
-    t.log.push_back(start_of(id));
-    try {
-        for (int i = 0; i < yields; ++i) co_await sluice::yield();
-    } catch (const sluice::cancelled_error&) {
-        ++t.cancelled;
-        t.log.push_back("cancelled " + std::to_string(id));
-        throw;
-    }
-    t.log.push_back("fails " + std::to_string(id));
-    throw item_failure(id);
-}
-
-/// Sleeps 20 s; when cancelled, does 2 ms of asynchronous cleanup, records it, and rethrows.
-sluice::task<int> stuck(int id, tracker& t, [[maybe_unused]] counted frame = counted()) {
-    ++t.started;
-    t.log.push_back(start_of(id));
-    try {
-        co_await sluice::sleep_for(20s);
-    } catch (const sluice::cancelled_error&) {
-        t.log.push_back("cancel seen " + std::to_string(id));
-    }
-    co_await sluice::sleep_for(2ms);  // cleanup that itself suspends
-    ++t.cancelled;
-    t.log.push_back("cleaned up " + std::to_string(id));
-    throw sluice::cancelled_error();
-}
-
 /// Item i of the early-stop tests: fast (one yield) for i < fast_count, else stuck.
 sluice::task<int> fast_or_stuck(int id, int fast_count, tracker& t) {
     if (id < fast_count) return after_yields(id, 1, t);
     return stuck(id, t);
 }
 
-sluice::task<int> probed(int id, std::chrono::microseconds duration, probe& p, [[maybe_unused]] counted frame = counted()) {
-    in_flight running(p);
-    co_await sluice::sleep_for(duration);
-    co_return id;
-}
-
 sluice::task<void> no_value(int& done) {
     co_await sluice::yield();
     ++done;
-}
-
-sluice::task<std::unique_ptr<int>> boxed(int value) {
-    co_await sluice::yield();
-    co_return std::make_unique<int>(value);
-}
-
-std::vector<sluice::task<int>> timed_items(std::initializer_list<int> milliseconds, tracker& t) {
-    std::vector<sluice::task<int>> items;
-    int id = 0;
-    for (int ms : milliseconds) items.push_back(timed(id++, std::chrono::milliseconds(ms), t));
-    return items;
 }
 
 /// An infinite source without std::views: item i is fast for i < fast_count, else stuck.
@@ -172,12 +73,6 @@ sluice::generator<sluice::task<int>> numbered_forever(int& pulls, int fast_count
         ++pulls;
         co_yield fast_or_stuck(i, fast_count, t);
     }
-}
-
-/// Yields five tasks, then throws source_failure while being pulled for a sixth.
-sluice::generator<sluice::task<int>> five_then_throw(tracker& t) {
-    for (int i = 0; i < 5; ++i) co_yield timed(i, std::chrono::milliseconds(1 + i), t);
-    throw source_failure();
 }
 
 /// The fail-fast source: item 0 fails after 2 yields, item 1 after 1 yield, the rest are stuck.

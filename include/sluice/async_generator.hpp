@@ -35,6 +35,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "detail/unique_coroutine.hpp"
 #include "detail/async_generator.hpp"
 
 namespace sluice {
@@ -51,38 +52,27 @@ public:
 
     /// An empty generator; advancing it throws `std::logic_error`.
     async_generator() noexcept = default;
-    explicit async_generator(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
-    async_generator(async_generator&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    async_generator& operator=(async_generator&& other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, nullptr);
-        }
-        return *this;
-    }
+    explicit async_generator(std::coroutine_handle<promise_type> handle) noexcept : frame_(handle) {}
+    async_generator(async_generator&&) noexcept = default;
+    async_generator& operator=(async_generator&&) noexcept = default;
     /// Destroys the frame; see the header comment for when that is allowed.
-    ~async_generator() { reset(); }
+    ~async_generator() = default;
 
     /// Awaitable yielding `std::optional<T>`: the next element (moved out), or empty once the body has
     /// finished. Rethrows an exception that escaped the body (once).
-    [[nodiscard]] auto next() noexcept { return detail::async_generator_next<T>(handle_); }
+    [[nodiscard]] auto next() noexcept { return detail::async_generator_next<T>(frame_.get()); }
 
     /// Awaitable yielding an iterator to the next element (the first, on a fresh generator), or one
     /// equal to `end()` once the body has finished. Each call advances the body.
-    [[nodiscard]] auto begin() noexcept { return detail::async_generator_begin<T>(handle_); }
+    [[nodiscard]] auto begin() noexcept { return detail::async_generator_begin<T>(frame_.get()); }
     /// Compares equal to an iterator once the body has finished.
     [[nodiscard]] std::default_sentinel_t end() const noexcept { return std::default_sentinel; }
 
     /// True when this generator owns a coroutine (it is not default-constructed or moved-from).
-    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(frame_); }
 
 private:
-    void reset() noexcept {
-        if (handle_)
-            std::exchange(handle_, nullptr).destroy();
-    }
-
-    std::coroutine_handle<promise_type> handle_ = nullptr;
+    detail::unique_coroutine<promise_type> frame_;
 };
 
 template <class T>

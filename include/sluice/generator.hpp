@@ -22,6 +22,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "detail/unique_coroutine.hpp"
 #include "detail/generator.hpp"
 
 namespace sluice {
@@ -37,36 +38,25 @@ public:
 
     /// An empty generator (an empty range).
     generator() noexcept = default;
-    explicit generator(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
-    generator(generator&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    generator& operator=(generator&& other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, nullptr);
-        }
-        return *this;
-    }
+    explicit generator(std::coroutine_handle<promise_type> handle) noexcept : frame_(handle) {}
+    generator(generator&&) noexcept = default;
+    generator& operator=(generator&&) noexcept = default;
     /// Destroys the body wherever it is suspended (its locals' destructors run).
-    ~generator() { reset(); }
+    ~generator() = default;
 
     /// Starts the body and runs it to its first `co_yield`; rethrows what escaped it. Call once.
     [[nodiscard]] iterator begin() {
-        if (!handle_)
+        if (!frame_.get())
             return iterator();
-        handle_.promise().mark_started();
-        handle_.promise().advance(handle_);
-        return iterator(handle_);
+        frame_.get().promise().mark_started();
+        frame_.get().promise().advance(frame_.get());
+        return iterator(frame_.get());
     }
     /// The end of the range: the body has finished (returned or thrown).
     [[nodiscard]] std::default_sentinel_t end() const noexcept { return std::default_sentinel; }
 
 private:
-    void reset() noexcept {
-        if (handle_)
-            std::exchange(handle_, nullptr).destroy();
-    }
-
-    std::coroutine_handle<promise_type> handle_ = nullptr;
+    detail::unique_coroutine<promise_type> frame_;
 };
 
 template <class T>

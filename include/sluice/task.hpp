@@ -21,6 +21,7 @@
 #include <coroutine>
 #include <utility>
 
+#include "detail/unique_coroutine.hpp"
 #include "detail/task.hpp"
 
 namespace sluice {
@@ -32,37 +33,27 @@ public:
     using value_type = T;
 
     task() noexcept = default;
-    explicit task(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
-    task(task&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    task& operator=(task&& other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, nullptr);
-        }
-        return *this;
-    }
-    ~task() { reset(); }
+    explicit task(std::coroutine_handle<promise_type> handle) noexcept : frame_(handle) {}
+    task(task&&) noexcept = default;
+    task& operator=(task&&) noexcept = default;
+    ~task() = default;
 
     /// True when this task owns a coroutine (it is not default-constructed or moved-from).
-    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(frame_); }
     /// True when the body has finished (with a value or an exception).
-    [[nodiscard]] bool done() const noexcept { return handle_ && handle_.done(); }
+    [[nodiscard]] bool done() const noexcept { return frame_.get() && frame_.get().done(); }
 
-    auto operator co_await() && noexcept { return detail::task_awaiter<T, detail::take_value>(handle_); }
-    auto operator co_await() & noexcept { return detail::task_awaiter<T, detail::get_reference>(handle_); }
+    auto operator co_await() && noexcept { return detail::task_awaiter<T, detail::take_value>(frame_.get()); }
+    auto operator co_await() & noexcept { return detail::task_awaiter<T, detail::get_reference>(frame_.get()); }
 
     /// Awaitable yielding `result<T>`: the value, or the exception the body ended with.
-    [[nodiscard]] auto as_result() noexcept { return detail::task_awaiter<T, detail::take_result>(handle_); }
+    [[nodiscard]] auto as_result() noexcept { return detail::task_awaiter<T, detail::take_result>(frame_.get()); }
 
     /// The coroutine handle, for sluice's own machinery; ownership stays with the task.
-    [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
+    [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return frame_.get(); }
 
 private:
-    void reset() noexcept {
-        if (handle_) std::exchange(handle_, nullptr).destroy();
-    }
-
-    std::coroutine_handle<promise_type> handle_ = nullptr;
+    detail::unique_coroutine<promise_type> frame_;
 };
 
 template <class T>
