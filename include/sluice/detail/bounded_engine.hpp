@@ -33,13 +33,12 @@
 #include <exception>
 #include <iterator>
 #include <limits>
-#include <memory>
 #include <optional>
 #include <ranges>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "../async_generator.hpp"
 #include "../result.hpp"
