@@ -1,0 +1,173 @@
+// chained: port of the asyncio tutorial's chained.py (Real Python, "Async IO in Python"):
+//
+//     async def part1(n: int) -> str:
+//         i = random.randint(0, 10)
+//         print(f"part1({n}) sleeping for {i} seconds.")
+//         await asyncio.sleep(i)
+//         result = f"result{n}-1"
+//         print(f"Returning part1({n}) == {result}.")
+//         return result
+//
+//     async def part2(n: int, arg: str) -> str:
+//         i = random.randint(0, 10)
+//         print(f"part2{n, arg} sleeping for {i} seconds.")
+//         await asyncio.sleep(i)
+//         result = f"result{n}-2 derived from {arg}"
+//         print(f"Returning part2{n, arg} == {result}.")
+//         return result
+//
+//     async def chain(n: int) -> None:
+//         start = time.perf_counter()
+//         p1 = await part1(n)
+//         p2 = await part2(n, p1)
+//         end = time.perf_counter() - start
+//         print(f"-->Chained result{n} => {p2} (took {end:0.2f} seconds).")
+//
+//     async def main(*args):
+//         await asyncio.gather(*(chain(n) for n in args))
+//
+//     random.seed(444)
+//     start = time.perf_counter()
+//     asyncio.run(main(*args))
+//     end = time.perf_counter() - start
+//     print(f"Program finished in {end:0.2f} seconds.")
+//
+// Each chain awaits part1 and then part2 with part1's result: the steps of one chain run in
+// order, while gather runs the chains concurrently, so the program takes as long as the slowest
+// chain, not the sum of them all.
+//
+// One difference: the original shares one random stream, so the sleep a part draws depends on
+// how the chains interleave. Here chain(n) draws from a stream of its own, seeded from (SEED, n),
+// so a seed always gives every chain the same sleeps, whatever the timing.
+//
+// Usage: chained [-s SEED] [--scale FACTOR] [N...]   (default N: 9 6 3, the tutorial's run)
+//   -s SEED          seed of the random streams (default 444, as in the original)
+//   --scale FACTOR   multiply every sleep by FACTOR (default 1: the original's seconds)
+
+#include <sluice/sluice.hpp>
+
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+/// Python's random.randint on a stream of its own. std::mt19937 and std::seed_seq are specified
+/// bit for bit by the standard, and the draw rejects out-of-range top bits as CPython does, so a
+/// seed gives the same numbers with every standard library.
+class random_stream {
+public:
+    random_stream(std::uint32_t seed, std::uint32_t stream) {
+        std::seed_seq sequence{seed, stream};
+        engine_.seed(sequence);
+    }
+
+    /// A number in [lo, hi], both included.
+    int randint(int lo, int hi) {
+        const auto span = static_cast<std::uint32_t>(hi - lo) + 1;
+        const int bits = std::bit_width(span);
+        for (;;) {
+            const auto r = static_cast<std::uint32_t>(engine_()) >> (32 - bits);
+            if (r < span) return lo + static_cast<int>(r);
+        }
+    }
+
+private:
+    std::mt19937 engine_;
+};
+
+struct options {
+    std::uint32_t seed = 444;
+    double scale = 1.0;
+    std::vector<int> args;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// random_stream is taken by reference: chain(n) owns it and awaits both parts in place.
+sluice::task<std::string> part1(int n, random_stream& random, double scale) {
+    const int i = random.randint(0, 10);
+    std::printf("part1(%d) sleeping for %d seconds.\n", n, i);
+    co_await sluice::sleep_for(std::chrono::duration<double>(i * scale));
+    std::string result = "result" + std::to_string(n) + "-1";
+    std::printf("Returning part1(%d) == %s.\n", n, result.c_str());
+    co_return result;
+}
+
+sluice::task<std::string> part2(int n, std::string arg, random_stream& random, double scale) {
+    const int i = random.randint(0, 10);
+    // Python prints the tuple (n, arg): part2(9, 'result9-1').
+    std::printf("part2(%d, '%s') sleeping for %d seconds.\n", n, arg.c_str(), i);
+    co_await sluice::sleep_for(std::chrono::duration<double>(i * scale));
+    std::string result = "result" + std::to_string(n) + "-2 derived from " + arg;
+    std::printf("Returning part2(%d, '%s') == %s.\n", n, arg.c_str(), result.c_str());
+    co_return result;
+}
+
+sluice::task<> chain(int n, std::uint32_t seed, double scale) {
+    random_stream random(seed, static_cast<std::uint32_t>(n));
+    const auto start = std::chrono::steady_clock::now();
+    std::string p1 = co_await part1(n, random, scale);
+    std::string p2 = co_await part2(n, std::move(p1), random, scale);
+    std::printf("-->Chained result%d => %s (took %0.2f seconds).\n", n, p2.c_str(), seconds_since(start));
+}
+
+sluice::task<> main_task(const options& opts) {
+    std::vector<sluice::task<>> chains;
+    for (const int n : opts.args) chains.push_back(chain(n, opts.seed, opts.scale));
+    co_await sluice::gather(std::move(chains));
+}
+
+bool parse(int argc, char** argv, options& opts) {
+    for (int k = 1; k < argc; ++k) {
+        const std::string_view arg = argv[k];
+        const bool is_option = arg == "-s" || arg == "--seed" || arg == "--scale";
+        const char* value = is_option ? (k + 1 < argc ? argv[++k] : nullptr) : argv[k];
+        if (value == nullptr) return false;
+        char* end = nullptr;
+        errno = 0;
+        if (arg == "-s" || arg == "--seed") {
+            const unsigned long long seed = std::strtoull(value, &end, 10);
+            if (*value == '-' || seed > UINT32_MAX) return false;
+            opts.seed = static_cast<std::uint32_t>(seed);
+        } else if (arg == "--scale") {
+            opts.scale = std::strtod(value, &end);
+            if (!(opts.scale >= 0) || !std::isfinite(opts.scale)) return false;
+        } else {
+            const long n = std::strtol(value, &end, 10);  // like Python's int(arg); "-3" is a number
+            if (n < INT_MIN || n > INT_MAX) return false;
+            opts.args.push_back(static_cast<int>(n));
+        }
+        if (end == value || *end != '\0' || errno != 0) return false;
+    }
+    if (opts.args.empty()) opts.args = {9, 6, 3};
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options opts;
+    if (!parse(argc, argv, opts)) {
+        std::fputs("usage: chained [-s SEED] [--scale FACTOR] [N...]\n"
+                   "  N...              the chains to run (default 9 6 3)\n"
+                   "  -s, --seed SEED   seed of the random streams (default 444)\n"
+                   "  --scale FACTOR    multiply every sleep by FACTOR >= 0 (default 1)\n",
+                   stderr);
+        return 1;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    sluice::run(main_task(opts));
+    std::printf("Program finished in %0.2f seconds.\n", seconds_since(start));
+}
