@@ -14,4 +14,5 @@
 #include "semaphore.hpp"
 #include "task.hpp"
 #include "task_group.hpp"
+#include "thread_pool.hpp"
 #include "time.hpp"

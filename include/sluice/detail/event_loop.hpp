@@ -13,6 +13,7 @@
 #include <cassert>
 #include <chrono>
 #include <coroutine>
+#include <memory>
 #include <stdexcept>
 
 #include "io_ring.hpp"
@@ -35,9 +36,17 @@ private:
     root_node* next_ = nullptr;
 };
 
+/// Per-loop state of an optional feature (the to_thread pool and its wake-up eventfd), created on
+/// first use and destroyed with the loop: first of its members, so the ring and the ready queue
+/// are still alive in its destructor.
+class loop_service {
+public:
+    virtual ~loop_service() = default;
+};
+
 class event_loop {
 public:
-    explicit event_loop(const ring_options& options = {}) : ring_(options) {
+    explicit event_loop(const ring_options& options = {}) : ring_(options), options_(options) {
         if (current_ != nullptr) {
             throw std::logic_error("sluice: an event loop is already running on this thread (nested sluice::run)");
         }
@@ -62,6 +71,11 @@ public:
     }
 
     io_ring& ring() noexcept { return ring_; }
+
+    /// The options the loop was created with (worker_threads), and the slot where
+    /// detail/thread_pool.hpp keeps the loop's wake-up eventfd and default pool.
+    [[nodiscard]] const ring_options& options() const noexcept { return options_; }
+    std::unique_ptr<loop_service>& thread_pool_service() noexcept { return thread_pool_service_; }
 
     void adopt(root_node& root) noexcept {
         root.prev_ = nullptr;
@@ -131,6 +145,9 @@ private:
     ready_queue ready_;
     timer_queue timers_;
     root_node* roots_ = nullptr;
+    // Declared last: destroyed first, while the members above still live.
+    ring_options options_;
+    std::unique_ptr<loop_service> thread_pool_service_;
 };
 
 }  // namespace sluice::detail

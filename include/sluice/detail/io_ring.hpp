@@ -40,6 +40,9 @@ struct ring_options {
     unsigned completion_entries = 16384;
     /// Try IORING_SETUP_DEFER_TASKRUN (with SINGLE_ISSUER); falls back when the kernel refuses.
     bool defer_taskrun = false;
+    /// Not the ring's: threads of the loop's default `to_thread` pool, created on first use; 0 means
+    /// std::thread::hardware_concurrency() (at least 1).
+    unsigned worker_threads = 0;
 };
 
 /// Replaced by tests to inject io_uring_setup failures (EPERM, ENOSYS).
