@@ -42,13 +42,14 @@ private:
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-/// Prints the RESULT line of DESIGN §6 and returns the process exit status (non-zero when wrong).
-inline int report(const std::string& workload, const std::string& parameters, long long operations,
+/// Prints the RESULT line of DESIGN §6 for `peer` and returns the process exit status (non-zero
+/// when the checksum is wrong).
+inline int report(const char* peer, const std::string& workload, const std::string& parameters, long long operations,
                   long long sum, long long expected, double wall_seconds) {
     const bool ok = sum == expected;
-    std::printf("RESULT peer=sluice workload=%s %s sum=%lld expected=%lld ok=%d wall_s=%.4f ns_per_task=%.1f "
+    std::printf("RESULT peer=%s workload=%s %s sum=%lld expected=%lld ok=%d wall_s=%.4f ns_per_task=%.1f "
                 "peak_rss_mb=%.1f\n",
-                workload.c_str(), parameters.c_str(), sum, expected, ok ? 1 : 0, wall_seconds,
+                peer, workload.c_str(), parameters.c_str(), sum, expected, ok ? 1 : 0, wall_seconds,
                 wall_seconds * 1e9 / static_cast<double>(operations), peak_rss_mb());
     return ok ? 0 : 1;
 }

@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
         const long long l = sluice_bench::argument(argc, argv, 3, 1000);
         sluice_bench::stopwatch clock;
         const long long sum = sluice::run(sum_as_completed(yielding_tasks(m), l));
-        return sluice_bench::report("W1", "M=" + std::to_string(m) + " L=" + std::to_string(l), m, sum, m * (m - 1),
+        return sluice_bench::report("sluice", "W1", "M=" + std::to_string(m) + " L=" + std::to_string(l), m, sum, m * (m - 1),
                                     clock.seconds());
     }
     if (workload == "w2") {
@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
         const std::chrono::milliseconds duration(sluice_bench::argument(argc, argv, 4, 100));
         sluice_bench::stopwatch clock;
         const long long sum = sluice::run(sum_as_completed(sleeping_tasks(m, duration), l));
-        return sluice_bench::report("W2", "M=" + std::to_string(m) + " L=" + std::to_string(l) +
+        return sluice_bench::report("sluice", "W2", "M=" + std::to_string(m) + " L=" + std::to_string(l) +
                                               " ms=" + std::to_string(duration.count()),
                                     m, sum, m * (m - 1) / 2, clock.seconds());
     }
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
         const long long iterations = sluice_bench::argument(argc, argv, 4, 100);
         sluice_bench::stopwatch clock;
         const long long sum = sluice::run(semaphore_contention(tasks, permits, iterations));
-        return sluice_bench::report("W3",
+        return sluice_bench::report("sluice", "W3",
                                     "TASKS=" + std::to_string(tasks) + " PERMITS=" + std::to_string(permits) +
                                         " ITERS=" + std::to_string(iterations),
                                     tasks * iterations, sum, tasks * iterations, clock.seconds());
@@ -143,19 +143,19 @@ int main(int argc, char** argv) {
         const long long m = sluice_bench::argument(argc, argv, 2, 1'000'000);
         sluice_bench::stopwatch clock;
         const long long sum = sluice::run(gather_trivial(m));
-        return sluice_bench::report("W4", "M=" + std::to_string(m), m, sum, m * (m - 1), clock.seconds());
+        return sluice_bench::report("sluice", "W4", "M=" + std::to_string(m), m, sum, m * (m - 1), clock.seconds());
     }
     if (workload == "yield") {
         const long long n = sluice_bench::argument(argc, argv, 2, 10'000'000);
         sluice_bench::stopwatch clock;
         const long long done = sluice::run(yield_loop(n));
-        return sluice_bench::report("YIELD", "N=" + std::to_string(n), n, done, n, clock.seconds());
+        return sluice_bench::report("sluice", "YIELD", "N=" + std::to_string(n), n, done, n, clock.seconds());
     }
     if (workload == "spawn") {
         const long long n = sluice_bench::argument(argc, argv, 2, 1'000'000);
         sluice_bench::stopwatch clock;
         const long long sum = sluice::run(spawn_and_join(n));
-        return sluice_bench::report("SPAWN", "N=" + std::to_string(n), n, sum, n * (n - 1), clock.seconds());
+        return sluice_bench::report("sluice", "SPAWN", "N=" + std::to_string(n), n, sum, n * (n - 1), clock.seconds());
     }
     return usage();
 }
