@@ -503,7 +503,7 @@ SLUICE_TEST_CASE("pausing consumption does not pause the items already running",
     auto range = sluice::limited_as_completed(timed_items({10, 10, 10, 10, 10, 10}, t), 3);
     auto it = range.begin();
     REQUIRE(it != range.end());  // the first three items start here
-    co_await sluice::sleep_for(30ms);
+    co_await sluice::sleep_for(12 * time_unit);  // the items take 10 units
     CHECK(t.finished == 3);  // they ran to the end while nobody was consuming
     t.log.push_back("consumer resumes");
     for (auto next : range) t.log.push_back("took " + std::to_string(co_await next));

@@ -79,6 +79,14 @@ sluice::generator<sluice::task<int>> three_then_throw(tracker& t) {
     throw source_failure();
 }
 
+/// Logs its start, yields `yields` times, logs its end, returns `id`.
+sluice::task<int> logged_after_yields(int id, int yields, tracker& t) {
+    t.log.push_back(start_of(id));
+    for (int i = 0; i < yields; ++i) co_await sluice::yield();
+    t.log.push_back(end_of(id));
+    co_return id;
+}
+
 }  // namespace
 
 // --- variadic -----------------------------------------------------------------------------------
@@ -171,7 +179,8 @@ SLUICE_TEST_CASE("cancelling the task awaiting a variadic gather cancels every c
 SLUICE_TEST_CASE("gather of a range returns a vector in source order though later children finish first", "[gather][range]") {
     tracker t;
     std::vector<sluice::task<int>> jobs;
-    for (int i = 0; i < 6; ++i) jobs.push_back(timed(i, std::chrono::milliseconds(6 - i), t));
+    // Loop turns, not milliseconds: child i finishes after 6 - i yields whatever the machine's load.
+    for (int i = 0; i < 6; ++i) jobs.push_back(logged_after_yields(i, 6 - i, t));
     std::vector<int> all = co_await sluice::gather(std::move(jobs));
     CHECK(all == std::vector<int>{0, 1, 2, 3, 4, 5});
     CHECK(position(t.log, end_of(5)) < position(t.log, end_of(0)));

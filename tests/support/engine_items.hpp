@@ -116,10 +116,15 @@ sluice::task<std::unique_ptr<int>> boxed(int value) {
     co_return std::make_unique<int>(value);
 }
 
-std::vector<sluice::task<int>> timed_items(std::initializer_list<int> milliseconds, tracker& t) {
+/// Item i sleeps `units[i]` time units of 5 ms: the finishing order the tests assert then survives
+/// a loaded machine (starting a handful of items under ASan can take a few milliseconds, which
+/// 1 ms gaps would not). Lower bounds computed from units x 1 ms still hold.
+inline constexpr std::chrono::milliseconds time_unit{5};
+
+std::vector<sluice::task<int>> timed_items(std::initializer_list<int> units, tracker& t) {
     std::vector<sluice::task<int>> items;
     int id = 0;
-    for (int ms : milliseconds) items.push_back(timed(id++, std::chrono::milliseconds(ms), t));
+    for (int n : units) items.push_back(timed(id++, n * time_unit, t));
     return items;
 }
 
