@@ -39,9 +39,11 @@ public:
     void prepare(io_uring_sqe& sqe) noexcept override { prepare_(sqe); }
     void complete(int result) noexcept override {
         result_ = result;
-        // -ECANCELED after our request: the wait was cancelled. Any other result, even one that won
-        // the race against the cancel, is delivered, and the request stays pending.
-        if (cancel_requested_ && result == -ECANCELED) {
+        // After our request, -ECANCELED means the wait was cancelled; so do -EINTR and the kernel's
+        // -ERESTART* codes (512-516), which an op blocked in an io-wq worker (an open of a FIFO, a
+        // hung NFS file) completes with when the cancel interrupts it. Any other result, even one
+        // that won the race against the cancel, is delivered, and the request stays pending.
+        if (cancel_requested_ && interrupted_by_cancel(result)) {
             finish_cancelled();
         } else {
             finish_completed();
@@ -59,6 +61,10 @@ public:
     }
 
 private:
+    static constexpr bool interrupted_by_cancel(int result) noexcept {
+        return result == -ECANCELED || result == -EINTR || (result <= -512 && result >= -516);
+    }
+
     const char* what_;
     Prepare prepare_;
     event_loop* loop_ = nullptr;

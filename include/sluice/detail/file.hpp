@@ -1,0 +1,187 @@
+#pragma once
+// Machinery of sluice/file.hpp: the file operations on raw descriptors, each one io_uring op
+// through io_awaitable or a loop of them, and the read_file/write_file coroutines.
+//
+// TRICKY (lifetimes): paths are std::filesystem::path parameters of the coroutines below, so they
+// live in the frame until the op's CQE (io_uring reads the path when the SQE is submitted, which
+// happens after await_suspend, on the next loop turn). Buffers are the caller's spans: they must
+// stay valid until the co_await completes, which io_awaitable guarantees is after the kernel is
+// done with them, cancelled or not.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <random>
+#include <span>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "../cancellation.hpp"
+#include "../task.hpp"
+#include "descriptor.hpp"
+
+namespace sluice::detail {
+
+// --- operations (each names its man page) -------------------------------------------------------
+
+/// openat(2) relative to the working directory, always with O_CLOEXEC: the new descriptor.
+/// @see openat(2), io_uring_prep_openat(3)
+inline auto open_op(const char* path, int flags, mode_t mode) noexcept {
+    return make_io_awaitable("sluice: openat", [path, flags, mode](io_uring_sqe& sqe) noexcept {
+        io_uring_prep_openat(&sqe, AT_FDCWD, path, flags | O_CLOEXEC, mode);
+    });
+}
+
+/// One pread(2): bytes read at `offset`, 0 at end of file. @see pread(2), io_uring_prep_read(3)
+inline auto read_op(int fd, std::span<std::byte> buffer, std::uint64_t offset) noexcept {
+    return make_io_size_awaitable("sluice: read", [fd, data = buffer.data(), size = io_chunk(buffer.size()),
+                                                   offset](io_uring_sqe& sqe) noexcept {
+        io_uring_prep_read(&sqe, fd, data, size, offset);
+    });
+}
+
+/// One pwrite(2): bytes written at `offset`. @see pwrite(2), io_uring_prep_write(3)
+inline auto write_op(int fd, std::span<const std::byte> data, std::uint64_t offset) noexcept {
+    return make_io_size_awaitable("sluice: write", [fd, bytes = data.data(), size = io_chunk(data.size()),
+                                                    offset](io_uring_sqe& sqe) noexcept {
+        io_uring_prep_write(&sqe, fd, bytes, size, offset);
+    });
+}
+
+/// fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC. @see io_uring_prep_fsync(3)
+inline auto fsync_op(int fd, unsigned flags) noexcept {
+    return make_io_void_awaitable("sluice: fsync", [fd, flags](io_uring_sqe& sqe) noexcept {
+        io_uring_prep_fsync(&sqe, fd, flags);
+    });
+}
+
+/// renameat(2) relative to the working directory. @see renameat(2), io_uring_prep_renameat(3)
+inline auto rename_op(const char* from, const char* to) noexcept {
+    return make_io_void_awaitable("sluice: renameat", [from, to](io_uring_sqe& sqe) noexcept {
+        io_uring_prep_renameat(&sqe, AT_FDCWD, from, AT_FDCWD, to, 0);
+    });
+}
+
+// --- loops ---------------------------------------------------------------------------------------
+
+/// Reads until `buffer` is full or the file ends (a short read is continued: only EOF stops it).
+inline task<std::size_t> read_at_full(int fd, std::span<std::byte> buffer, std::uint64_t offset) {
+    std::size_t done = 0;
+    while (done < buffer.size()) {
+        const std::size_t n = co_await read_op(fd, buffer.subspan(done), offset + done);
+        if (n == 0) break;
+        done += n;
+    }
+    co_return done;
+}
+
+/// Writes all of `data` at `offset`, continuing short writes.
+inline task<void> write_at_all(int fd, std::span<const std::byte> data, std::uint64_t offset) {
+    while (!data.empty()) {
+        const std::size_t n = co_await write_op(fd, data, offset);
+        if (n == 0) throw std::system_error(EIO, std::system_category(), "sluice: write wrote nothing");
+        data = data.subspan(n);
+        offset += n;
+    }
+}
+
+/// Closes `fd` with io_uring (the frame owns it: a task destroyed unstarted closes it
+/// synchronously). @see close(2), io_uring_prep_close(3)
+///
+/// TRICKY: a close cancelled before the kernel ran it (ECANCELED: the task was cancelled while the
+/// op waited for a slot or in io-wq) has not closed anything; we close synchronously then, so a
+/// cancelled close never leaks the descriptor. A close that ran delivers its result (the request
+/// stays pending, as for any completed op).
+inline task<void> close_fd(unique_fd owned) {
+    if (!owned) co_return;
+    const int fd = owned.release();
+    try {
+        co_await make_io_void_awaitable("sluice: close", [fd](io_uring_sqe& sqe) noexcept {
+            io_uring_prep_close(&sqe, fd);
+        });
+    } catch (const cancelled_error&) {
+        ::close(fd);
+        throw;
+    }
+}
+
+/// The open descriptor, as a `File`.
+template <class File>
+task<File> open_file(std::filesystem::path path, int flags, mode_t mode) {
+    co_return File(co_await open_op(path.c_str(), flags, mode));
+}
+
+/// The whole file: sized from fstat(2) (one byte more, so the read that finds EOF needs no second
+/// buffer), grown if the file is longer than it said (/proc files say 0).
+inline task<std::vector<std::byte>> read_whole_file(std::filesystem::path path) {
+    unique_fd fd(co_await open_op(path.c_str(), O_RDONLY, 0));
+    struct stat info {};
+    std::size_t capacity = 4096;
+    if (::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+        capacity = static_cast<std::size_t>(info.st_size) + 1;
+    }
+    std::vector<std::byte> data(capacity);
+    std::size_t used = 0;
+    for (;;) {
+        if (used == data.size()) data.resize(data.size() * 2);
+        const std::size_t n = co_await read_op(fd.get(), std::span(data).subspan(used), used);
+        if (n == 0) break;
+        used += n;
+    }
+    data.resize(used);
+    co_await close_fd(std::move(fd));
+    co_return data;
+}
+
+/// "<path>.tmp.<16 random hex digits>": unique enough with O_EXCL and a retry on EEXIST.
+inline std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".tmp.%016llx", static_cast<unsigned long long>(random()));
+    std::filesystem::path result = path;
+    result += suffix;
+    return result;
+}
+
+/// Writes `data` to a new temporary file beside `path`, optionally fsyncs it, closes it and
+/// renames it over `path`: readers see the old content or the new one, never a mix. On any
+/// failure or cancellation the temporary file is removed (synchronously: unlink(2) of a file we
+/// just created does not block for long, and a catch handler cannot co_await).
+inline task<void> write_whole_file(std::filesystem::path path, std::span<const std::byte> data, mode_t mode,
+                                   bool sync) {
+    std::filesystem::path temporary;
+    unique_fd fd;
+    for (int attempt = 0;; ++attempt) {
+        temporary = temporary_sibling(path);
+        try {
+            fd = unique_fd(co_await open_op(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode));
+            break;
+        } catch (const std::system_error& failure) {
+            if (failure.code() != std::errc::file_exists || attempt == 8) throw;
+        }
+    }
+    std::exception_ptr failure;
+    try {
+        co_await write_at_all(fd.get(), data, 0);
+        if (sync) co_await fsync_op(fd.get(), 0);
+        co_await close_fd(std::move(fd));
+        co_await rename_op(temporary.c_str(), path.c_str());
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        fd.reset();
+        ::unlink(temporary.c_str());
+        std::rethrow_exception(failure);
+    }
+}
+
+}  // namespace sluice::detail

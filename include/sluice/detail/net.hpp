@@ -1,0 +1,323 @@
+#pragma once
+// Machinery of sluice/net.hpp: numeric address parsing, socket set-up, and the TCP operations on
+// raw descriptors (each one io_uring op through io_awaitable, or a loop of them).
+//
+// TRICKY (lifetimes): every buffer and address handed to the kernel lives in the frame of the
+// coroutine awaiting the op (the caller's span, or a parameter of one of the coroutines below).
+// io_awaitable resumes that coroutine only after the op's own CQE has arrived, also when the op
+// is cancelled (ASYNC_CANCEL is a second completion that we do not resume on), so the kernel never
+// writes into a frame that is gone.
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "../task.hpp"
+#include "../thread_pool.hpp"
+#include "../time.hpp"
+#include "descriptor.hpp"
+
+namespace sluice::detail {
+
+// --- addresses -----------------------------------------------------------------------------------
+
+[[noreturn]] inline void throw_bad_address(std::string_view text, const char* why) {
+    std::string what = "sluice: bad address \"";
+    what.append(text);
+    what += "\": ";
+    what += why;
+    throw std::invalid_argument(what);
+}
+
+/// A port written in decimal, 0..65535; nullopt-like -1 on anything else.
+[[nodiscard]] inline int parse_port(std::string_view text) noexcept {
+    if (text.empty() || text.size() > 5) return -1;
+    int port = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return -1;
+        port = port * 10 + (c - '0');
+    }
+    return port <= 65535 ? port : -1;
+}
+
+/// Fills `storage` from a numeric IPv4 ("127.0.0.1") or IPv6 ("::1", "fe80::1%eth0", also in
+/// brackets) address; returns the sockaddr's length, or 0 (storage cleared) if `ip` is not one.
+/// No name lookup.
+inline socklen_t try_parse_ip(std::string_view ip, std::uint16_t port, sockaddr_storage& storage) {
+    storage = {};
+    std::string_view bare = ip;
+    if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']') bare = bare.substr(1, bare.size() - 2);
+    if (bare.empty() || bare.size() >= INET6_ADDRSTRLEN + IF_NAMESIZE) return 0;
+    std::string text(bare);  // inet_pton wants a NUL-terminated string
+
+    auto& v4 = reinterpret_cast<sockaddr_in&>(storage);
+    if (text.find(':') == std::string::npos) {
+        if (::inet_pton(AF_INET, text.c_str(), &v4.sin_addr) != 1) return 0;
+        v4.sin_family = AF_INET;
+        v4.sin_port = htons(port);
+        return sizeof(sockaddr_in);
+    }
+
+    auto& v6 = reinterpret_cast<sockaddr_in6&>(storage);
+    std::uint32_t scope = 0;
+    if (const auto percent = text.find('%'); percent != std::string::npos) {
+        const std::string zone = text.substr(percent + 1);
+        text.resize(percent);
+        const int numeric = parse_port(zone);  // a small decimal interface index, or a name
+        scope = numeric >= 0 ? static_cast<std::uint32_t>(numeric) : ::if_nametoindex(zone.c_str());
+        if (scope == 0 && numeric != 0) return 0;
+    }
+    if (::inet_pton(AF_INET6, text.c_str(), &v6.sin6_addr) != 1) {
+        storage = {};
+        return 0;
+    }
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    v6.sin6_scope_id = scope;
+    return sizeof(sockaddr_in6);
+}
+
+/// try_parse_ip, std::invalid_argument when `ip` is not a numeric address.
+inline socklen_t parse_ip(std::string_view ip, std::uint16_t port, sockaddr_storage& storage) {
+    const socklen_t size = try_parse_ip(ip, port, storage);
+    if (size == 0) throw_bad_address(ip, "not a numeric IP address (or unknown IPv6 zone)");
+    return size;
+}
+
+/// "host:port" with host an IPv4 address, or "[v6]:port".
+inline socklen_t parse_ip_port(std::string_view text, sockaddr_storage& storage) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) throw_bad_address(text, "expected ip:port or [ipv6]:port");
+    const std::string_view host = text.substr(0, colon);
+    const int port = parse_port(text.substr(colon + 1));
+    if (port < 0) throw_bad_address(text, "bad port (expected 0..65535)");
+    const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+    if (!bracketed && host.find(':') != std::string_view::npos) {
+        throw_bad_address(text, "an IPv6 address with a port must be written [address]:port");
+    }
+    return parse_ip(host, static_cast<std::uint16_t>(port), storage);
+}
+
+[[nodiscard]] inline std::system_error socket_error(int error, const char* what) {
+    return std::system_error(error, std::system_category(), what);
+}
+[[noreturn]] inline void throw_errno(const char* what) { throw socket_error(errno, what); }
+
+// --- sockets -------------------------------------------------------------------------------------
+
+/// A new TCP socket, close-on-exec. Created synchronously: socket(2) never blocks.
+inline unique_fd open_tcp_socket(int family) {
+    unique_fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+    if (!fd) throw_errno("sluice: socket");
+    return fd;
+}
+
+/// TCP_NODELAY on (asyncio does the same for every TCP transport): a request written in pieces is
+/// not held back by Nagle's algorithm waiting for the peer's delayed ACK.
+inline void set_nodelay(int fd, bool on) {
+    const int value = on ? 1 : 0;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) != 0) throw_errno("sluice: setsockopt(TCP_NODELAY)");
+}
+
+// --- operations (each names its man page) -------------------------------------------------------
+
+/// One recv(2): bytes received, 0 at end of stream. @see recv(2), io_uring_prep_recv(3)
+inline auto recv_some(int fd, std::span<std::byte> buffer) noexcept {
+    return make_io_size_awaitable("sluice: recv", [fd, data = buffer.data(), size = io_chunk(buffer.size())](
+                                                      io_uring_sqe& sqe) noexcept {
+        io_uring_prep_recv(&sqe, fd, data, size, 0);
+    });
+}
+
+/// One send(2) with MSG_NOSIGNAL: a peer that is gone gives EPIPE, never SIGPIPE.
+/// @see send(2), io_uring_prep_send(3)
+inline auto send_some(int fd, std::span<const std::byte> buffer) noexcept {
+    return make_io_size_awaitable("sluice: send", [fd, data = buffer.data(), size = io_chunk(buffer.size())](
+                                                      io_uring_sqe& sqe) noexcept {
+        io_uring_prep_send(&sqe, fd, data, size, MSG_NOSIGNAL);
+    });
+}
+
+/// Receives until `buffer` is full or the stream ends; the bytes received.
+inline task<std::size_t> recv_exact(int fd, std::span<std::byte> buffer) {
+    std::size_t done = 0;
+    while (done < buffer.size()) {
+        const std::size_t n = co_await recv_some(fd, buffer.subspan(done));
+        if (n == 0) break;
+        done += n;
+    }
+    co_return done;
+}
+
+/// Sends all of `data`, continuing short sends.
+inline task<void> send_all(int fd, std::span<const std::byte> data) {
+    while (!data.empty()) {
+        const std::size_t n = co_await send_some(fd, data);
+        data = data.subspan(n);
+    }
+}
+
+/// accept(2) errors that mean "no descriptor or memory for the new connection right now": the
+/// connection stays queued, and retrying at once would spin.
+[[nodiscard]] inline bool accept_out_of_resources(int error) noexcept {
+    return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
+
+/// accept(2) errors that belong to one pending connection (it was aborted, or Linux passed on its
+/// network error, see accept(2) "Error handling"): that connection is gone, try the next at once.
+[[nodiscard]] inline bool accept_connection_error(int error) noexcept {
+    switch (error) {
+        case ECONNABORTED:
+        case EPROTO:
+        case ENETDOWN:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case ENETUNREACH:
+        case EINTR:
+            return true;
+        default:
+            return false;
+    }
+}
+
+inline constexpr std::chrono::milliseconds accept_backoff_first{10};
+inline constexpr std::chrono::milliseconds accept_backoff_max{1000};
+
+/// Accepts one connection on `listen_fd` as a `Stream` (constructed from the adopted descriptor).
+/// Out of descriptors (the accept storm), it sleeps 10 ms, 20 ms, ... up to 1 s between attempts
+/// and counts each wait in `*backoffs`; the sleeps are cancellation points like the accept.
+/// @see accept4(2), io_uring_prep_accept(3)
+///
+/// TRICKY (no descriptor leak on cancel): an accept that completes after the task was cancelled
+/// delivers its descriptor (io_awaitable discards no result). It is wrapped in a Stream at once,
+/// with no suspension in between, so the caller owns it, and the pending cancel arrives at the
+/// caller's next suspension, where unwinding closes the stream.
+template <class Stream>
+task<Stream> accept_stream(int listen_fd, std::uint64_t* backoffs) {
+    std::chrono::milliseconds backoff = accept_backoff_first;
+    for (;;) {
+        int error = 0;
+        try {
+            const int fd = co_await make_io_awaitable("sluice: accept", [listen_fd](io_uring_sqe& sqe) noexcept {
+                io_uring_prep_accept(&sqe, listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+            });
+            Stream stream(fd);
+            try {
+                set_nodelay(fd, true);
+            } catch (const std::system_error&) {
+                // Best effort: the connection may already be reset; the first read will say so.
+            }
+            co_return stream;
+        } catch (const std::system_error& failure) {
+            error = failure.code().value();  // an errno: io_awaitable throws system_category codes only
+            if (!accept_out_of_resources(error) && !accept_connection_error(error)) throw;
+        }
+        if (accept_out_of_resources(error)) {
+            if (backoffs != nullptr) ++*backoffs;
+            co_await sleep_for(backoff);
+            backoff = std::min(backoff * 2, accept_backoff_max);
+        }
+    }
+}
+
+/// A new socket connected to `remote` (an endpoint, copied into this frame), as a `Stream`.
+/// @see connect(2), io_uring_prep_connect(3)
+template <class Stream, class Endpoint>
+task<Stream> connect_stream(Endpoint remote) {
+    Stream stream(open_tcp_socket(remote.family()).release());
+    const int fd = stream.native_handle();
+    co_await make_io_awaitable("sluice: connect", [fd, address = remote.data(), size = remote.size()](
+                                                      io_uring_sqe& sqe) noexcept {
+        io_uring_prep_connect(&sqe, fd, address, size);
+    });
+    set_nodelay(fd, true);
+    co_return stream;
+}
+
+// --- name resolution -----------------------------------------------------------------------------
+
+/// getaddrinfo(3)'s EAI_* codes as error codes; the message is gai_strerror's.
+class gai_error_category final : public std::error_category {
+public:
+    [[nodiscard]] const char* name() const noexcept override { return "getaddrinfo"; }
+    [[nodiscard]] std::string message(int code) const override { return ::gai_strerror(code); }
+};
+
+[[nodiscard]] inline const std::error_category& gai_category() noexcept {
+    static const gai_error_category category;
+    return category;
+}
+
+/// The TCP endpoints of `host`, in getaddrinfo's order, duplicates dropped. Blocking: runs on a
+/// worker thread. @see getaddrinfo(3)
+template <class Endpoint>
+std::vector<Endpoint> resolve_blocking(std::string host, std::uint16_t port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = AI_NUMERICSERV;
+    const std::string service = std::to_string(port);
+    addrinfo* list = nullptr;
+    const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
+    if (rc == EAI_SYSTEM) throw std::system_error(errno, std::system_category(), "sluice: getaddrinfo " + host);
+    if (rc != 0) throw std::system_error(rc, gai_category(), "sluice: getaddrinfo " + host);
+    const std::unique_ptr<addrinfo, void (*)(addrinfo*)> owner(list, ::freeaddrinfo);
+    std::vector<Endpoint> endpoints;
+    for (const addrinfo* entry = list; entry != nullptr; entry = entry->ai_next) {
+        if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6) continue;
+        Endpoint endpoint(entry->ai_addr, entry->ai_addrlen);
+        if (std::find(endpoints.begin(), endpoints.end(), endpoint) == endpoints.end()) endpoints.push_back(endpoint);
+    }
+    return endpoints;
+}
+
+/// A numeric address at once (no thread); a name through getaddrinfo on the loop's to_thread
+/// pool. A cancelled lookup that already runs finishes on its thread first (see to_thread).
+template <class Endpoint>
+task<std::vector<Endpoint>> resolve_endpoints(std::string host, std::uint16_t port) {
+    sockaddr_storage storage{};
+    if (const socklen_t size = try_parse_ip(host, port, storage); size != 0) {
+        co_return std::vector<Endpoint>{Endpoint(reinterpret_cast<const sockaddr*>(&storage), size)};
+    }
+    co_return co_await to_thread(&resolve_blocking<Endpoint>, std::move(host), port);
+}
+
+/// Connects to the first of `host`'s endpoints that accepts, trying them in turn; the last
+/// endpoint's error when none does.
+template <class Stream, class Endpoint>
+task<Stream> connect_host(std::string host, std::uint16_t port) {
+    const std::vector<Endpoint> candidates = co_await resolve_endpoints<Endpoint>(std::move(host), port);
+    std::exception_ptr last_error;
+    for (const Endpoint& candidate : candidates) {
+        try {
+            co_return co_await connect_stream<Stream>(candidate);
+        } catch (const std::system_error&) {
+            last_error = std::current_exception();
+        }
+    }
+    if (last_error) std::rethrow_exception(last_error);
+    throw std::system_error(EAI_NONAME, gai_category(), "sluice: connect: no address");
+}
+
+}  // namespace sluice::detail

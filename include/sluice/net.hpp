@@ -1,0 +1,280 @@
+#pragma once
+/// sluice/net.hpp: TCP on io_uring (asyncio streams: open_connection, start_server).
+///
+/// - `endpoint`: an IPv4 or IPv6 address and a port. `endpoint::parse("127.0.0.1:8080")`,
+///   `endpoint::parse("[::1]:80")`, `endpoint("::1", 80)`; numeric only (no name lookup): a bad
+///   string throws `std::invalid_argument`. `to_string()` writes it back in the same form.
+/// - `co_await resolve(host, port)`: the endpoints of a host name (getaddrinfo(3), run off the
+///   loop thread by `to_thread`); `co_await tcp_stream::connect(host, port)` tries them in turn.
+/// - `tcp_listener::bind(endpoint, backlog)`: a listening socket (SO_REUSEADDR; port 0 picks a
+///   free port, `local_endpoint()` tells which). `co_await accept()` yields a `tcp_stream`.
+///   Out of descriptors (EMFILE, ENFILE) or memory (ENOBUFS, ENOMEM), accept() neither throws nor
+///   spins: it waits 10 ms, 20 ms, ... up to 1 s between attempts (cancellable sleeps) so the
+///   server serves the queued clients once descriptors are free again (asyncio does the same).
+/// - `tcp_stream`: `co_await tcp_stream::connect(endpoint)`, `co_await read_some(buf)` (bytes
+///   read; 0 is end of stream, a value, not an error), `co_await read_exact(buf)` (fills the
+///   buffer; fewer bytes only at end of stream), `co_await write_all(bytes)` (continues short
+///   writes), `write_some`, `shutdown(how)`, `close()`, `set_nodelay()`.
+///
+/// Errors are `std::system_error` carrying the kernel's errno (ECONNREFUSED, ECONNRESET, EPIPE,
+/// ...). Writing to a peer that is gone gives EPIPE and never raises SIGPIPE (MSG_NOSIGNAL). An
+/// operation on a closed or moved-from socket fails with `std::system_error` (EBADF).
+///
+/// Every `co_await` here is one or more io_uring operations and a cancellation point: cancelling
+/// the task cancels the kernel operation (IORING_OP_ASYNC_CANCEL) and `cancelled_error` is thrown
+/// once the kernel has let go of it. An operation that completed before the cancel took effect
+/// keeps its result (an accepted connection is returned; RAII closes it when the cancel unwinds
+/// the task at its next suspension); a cancelled `write_all` may have sent part of its data.
+///
+/// Lifetimes: a buffer passed to an operation must stay valid until its `co_await` completes
+/// (the usual case: it lives in the awaiting coroutine). The socket object must outlive, and not
+/// be moved during, the operations running on it. TCP_NODELAY is on for every connected and
+/// accepted stream, as in asyncio.
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "detail/net.hpp"
+#include "task.hpp"
+#include "thread_pool.hpp"
+
+namespace sluice {
+
+/// An IPv4 or IPv6 socket address (address + port), as the kernel wants it (sockaddr_storage).
+class endpoint {
+public:
+    /// An empty endpoint (no address family); `to_string()` is "".
+    endpoint() noexcept = default;
+    /// A numeric IPv4 ("127.0.0.1") or IPv6 ("::1", "[::1]", "fe80::1%eth0") address and a port.
+    /// std::invalid_argument if `ip` is not one (no name lookup: see `resolve`).
+    endpoint(std::string_view ip, std::uint16_t port) : size_(detail::parse_ip(ip, port, storage_)) {}
+    /// Copies a socket address of family AF_INET or AF_INET6 (std::invalid_argument otherwise).
+    endpoint(const sockaddr* address, socklen_t size) {
+        const bool v4 = address != nullptr && address->sa_family == AF_INET && size >= sizeof(sockaddr_in);
+        const bool v6 = address != nullptr && address->sa_family == AF_INET6 && size >= sizeof(sockaddr_in6);
+        if ((!v4 && !v6) || size > static_cast<socklen_t>(sizeof storage_)) {
+            throw std::invalid_argument("sluice: endpoint: not an IPv4 or IPv6 socket address");
+        }
+        std::memcpy(&storage_, address, size);
+        size_ = size;
+    }
+
+    /// "ipv4:port" or "[ipv6]:port" (numeric only); std::invalid_argument on anything else.
+    [[nodiscard]] static endpoint parse(std::string_view text) {
+        endpoint result;
+        result.size_ = detail::parse_ip_port(text, result.storage_);
+        return result;
+    }
+
+    /// AF_INET, AF_INET6, or AF_UNSPEC for an empty endpoint.
+    [[nodiscard]] int family() const noexcept { return storage_.ss_family; }
+    [[nodiscard]] bool is_v4() const noexcept { return family() == AF_INET; }
+    [[nodiscard]] bool is_v6() const noexcept { return family() == AF_INET6; }
+
+    /// The port in host byte order (0 for an empty endpoint).
+    [[nodiscard]] std::uint16_t port() const noexcept {
+        if (is_v4()) return ntohs(as_v4().sin_port);
+        if (is_v6()) return ntohs(as_v6().sin6_port);
+        return 0;
+    }
+
+    /// The address alone: "127.0.0.1", "::1", "fe80::1%2" ("" for an empty endpoint).
+    [[nodiscard]] std::string address() const {
+        char text[INET6_ADDRSTRLEN] = {};
+        if (is_v4()) {
+            ::inet_ntop(AF_INET, &as_v4().sin_addr, text, sizeof text);
+            return text;
+        }
+        if (!is_v6()) return {};
+        ::inet_ntop(AF_INET6, &as_v6().sin6_addr, text, sizeof text);
+        std::string result = text;
+        if (as_v6().sin6_scope_id != 0) result += "%" + std::to_string(as_v6().sin6_scope_id);
+        return result;
+    }
+
+    /// "127.0.0.1:8080" or "[::1]:80", as `parse` reads it ("" for an empty endpoint).
+    [[nodiscard]] std::string to_string() const {
+        if (is_v4()) return address() + ":" + std::to_string(port());
+        if (is_v6()) return "[" + address() + "]:" + std::to_string(port());
+        return {};
+    }
+
+    /// The socket address, for system calls.
+    [[nodiscard]] const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
+    [[nodiscard]] socklen_t size() const noexcept { return size_; }
+
+    friend bool operator==(const endpoint& a, const endpoint& b) noexcept {
+        return a.size_ == b.size_ && std::memcmp(&a.storage_, &b.storage_, a.size_) == 0;
+    }
+
+private:
+    [[nodiscard]] const sockaddr_in& as_v4() const noexcept { return reinterpret_cast<const sockaddr_in&>(storage_); }
+    [[nodiscard]] const sockaddr_in6& as_v6() const noexcept { return reinterpret_cast<const sockaddr_in6&>(storage_); }
+
+    sockaddr_storage storage_{};
+    socklen_t size_ = 0;
+};
+
+/// The error category of `resolve`'s lookup failures: getaddrinfo(3)'s EAI_* codes (EAI_NONAME,
+/// EAI_AGAIN, ...), with gai_strerror's messages. EAI_SYSTEM is reported as the errno instead.
+[[nodiscard]] inline const std::error_category& resolve_category() noexcept { return detail::gai_category(); }
+
+/// `co_await resolve(host, port)` yields the TCP endpoints of `host` (IPv4 and IPv6, in
+/// getaddrinfo's order): a numeric address at once, a name through getaddrinfo(3) run by
+/// `to_thread` (the loop goes on meanwhile). Failure: std::system_error in `resolve_category()`.
+/// Cancelling it while getaddrinfo runs waits for the call to return (a thread cannot be
+/// interrupted), then throws cancelled_error.
+[[nodiscard]] inline task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port) {
+    return detail::resolve_endpoints<endpoint>(std::move(host), port);
+}
+
+/// Which direction(s) `tcp_stream::shutdown` ends (SHUT_RD, SHUT_WR, SHUT_RDWR).
+enum class shutdown_how { read = SHUT_RD, write = SHUT_WR, both = SHUT_RDWR };
+
+/// A connected TCP socket. Move-only; a moved-from stream holds no socket (`native_handle()` -1).
+///
+/// The destructor and `close()` close synchronously (close(2)): closing a socket never blocks
+/// (unless you set SO_LINGER with a timeout yourself), and an io_uring close would need an
+/// asynchronous destructor. Close only when no operation runs on the stream: the kernel keeps a
+/// socket that an io_uring operation still uses alive, so closing does not end that operation;
+/// cancel the task that runs it instead.
+class tcp_stream {
+public:
+    /// Holds no socket.
+    tcp_stream() noexcept = default;
+    /// Takes ownership of a connected TCP socket descriptor.
+    explicit tcp_stream(int fd) noexcept : fd_(fd) {}
+
+    /// `co_await connect(remote)` yields a stream connected to `remote`; std::system_error on
+    /// failure (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, ...). @see connect(2)
+    [[nodiscard]] static task<tcp_stream> connect(endpoint remote) {
+        return detail::connect_stream<tcp_stream>(std::move(remote));
+    }
+
+    /// Connects to `host`: a numeric address, or a name looked up with `resolve`, whose addresses
+    /// are tried in turn; the last one's error if none accepts.
+    [[nodiscard]] static task<tcp_stream> connect(std::string host, std::uint16_t port) {
+        return detail::connect_host<tcp_stream, endpoint>(std::move(host), port);
+    }
+
+    /// `co_await read_some(buf)` yields the bytes read into `buf` (at least 1), or 0 at end of
+    /// stream (the peer shut down its side). An empty `buf` yields 0 at once.
+    /// @see recv(2), io_uring_prep_recv(3)
+    [[nodiscard]] auto read_some(std::span<std::byte> buffer) noexcept { return detail::recv_some(fd_.get(), buffer); }
+    [[nodiscard]] auto read_some(std::span<char> buffer) noexcept { return read_some(std::as_writable_bytes(buffer)); }
+
+    /// `co_await read_exact(buf)` reads until `buf` is full and yields its size; at end of stream it
+    /// stops early and yields the bytes read so far (fewer than requested only then).
+    [[nodiscard]] task<std::size_t> read_exact(std::span<std::byte> buffer) { return detail::recv_exact(fd_.get(), buffer); }
+    [[nodiscard]] task<std::size_t> read_exact(std::span<char> buffer) { return read_exact(std::as_writable_bytes(buffer)); }
+
+    /// `co_await write_some(bytes)` sends what the socket takes now (at least 1 byte) and yields
+    /// how much. @see send(2), io_uring_prep_send(3)
+    [[nodiscard]] auto write_some(std::span<const std::byte> data) noexcept { return detail::send_some(fd_.get(), data); }
+    [[nodiscard]] auto write_some(std::string_view data) noexcept { return write_some(std::as_bytes(std::span(data))); }
+
+    /// `co_await write_all(bytes)` sends all of `bytes`, continuing short writes. EPIPE or
+    /// ECONNRESET once the peer is gone (never SIGPIPE). @see send(2)
+    [[nodiscard]] task<void> write_all(std::span<const std::byte> data) { return detail::send_all(fd_.get(), data); }
+    [[nodiscard]] task<void> write_all(std::string_view data) { return write_all(std::as_bytes(std::span(data))); }
+
+    /// Ends reading, writing (the peer reads end of stream) or both; synchronous (shutdown(2)
+    /// never blocks). std::system_error on failure (ENOTCONN, EBADF).
+    void shutdown(shutdown_how how) {
+        if (::shutdown(fd_.get(), static_cast<int>(how)) != 0) detail::throw_errno("sluice: shutdown");
+    }
+
+    /// Closes the socket now (close(2)); no effect if already closed.
+    void close() noexcept { fd_.reset(); }
+    [[nodiscard]] bool is_open() const noexcept { return static_cast<bool>(fd_); }
+
+    /// Turns Nagle's algorithm off (true, the default sluice sets) or on. @see tcp(7) TCP_NODELAY
+    void set_nodelay(bool on) { detail::set_nodelay(fd_.get(), on); }
+
+    /// This side's address (getsockname(2)) and the peer's (getpeername(2)).
+    [[nodiscard]] endpoint local_endpoint() const { return query(::getsockname, "sluice: getsockname"); }
+    [[nodiscard]] endpoint remote_endpoint() const { return query(::getpeername, "sluice: getpeername"); }
+
+    /// The socket descriptor (still owned by the stream), or -1.
+    [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
+    /// Gives up ownership of the descriptor without closing it.
+    [[nodiscard]] int release() noexcept { return fd_.release(); }
+
+private:
+    endpoint query(int (*call)(int, sockaddr*, socklen_t*), const char* what) const {
+        sockaddr_storage storage{};
+        socklen_t size = sizeof storage;
+        if (call(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &size) != 0) detail::throw_errno(what);
+        return endpoint(reinterpret_cast<const sockaddr*>(&storage), size);
+    }
+
+    detail::unique_fd fd_;
+};
+
+/// A listening TCP socket. Move-only; closes synchronously when destroyed or `close()`d (cancel
+/// the task blocked in `accept()` first: closing does not end an io_uring accept in flight).
+class tcp_listener {
+public:
+    /// Holds no socket.
+    tcp_listener() noexcept = default;
+
+    /// A socket bound to `local` and listening (SO_REUSEADDR; port 0 picks a free port). IPv6
+    /// addresses keep the system's IPV6_V6ONLY default. std::system_error on failure (EADDRINUSE,
+    /// EADDRNOTAVAIL, EAFNOSUPPORT, ...). @see bind(2), listen(2)
+    [[nodiscard]] static tcp_listener bind(const endpoint& local, int backlog = 128) {
+        tcp_listener listener;
+        listener.fd_ = detail::open_tcp_socket(local.family());
+        const int fd = listener.fd_.get();
+        const int on = 1;
+        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) detail::throw_errno("sluice: setsockopt(SO_REUSEADDR)");
+        if (::bind(fd, local.data(), local.size()) != 0) detail::throw_errno("sluice: bind");
+        if (::listen(fd, backlog) != 0) detail::throw_errno("sluice: listen");
+        return listener;
+    }
+
+    /// `co_await accept()` yields the next connection (close-on-exec, TCP_NODELAY on). Out of
+    /// descriptors or memory it waits and retries (10 ms doubling to 1 s; see the top of this
+    /// file) instead of failing; a connection that died in the queue is skipped. Other errors:
+    /// std::system_error. The listener must outlive the returned task. @see accept4(2)
+    [[nodiscard]] task<tcp_stream> accept() { return detail::accept_stream<tcp_stream>(fd_.get(), &backoffs_); }
+
+    /// How many times accept() waited because descriptors or memory ran out (for monitoring).
+    [[nodiscard]] std::uint64_t accept_backoffs() const noexcept { return backoffs_; }
+
+    /// The address actually bound (with the real port after binding port 0). @see getsockname(2)
+    [[nodiscard]] endpoint local_endpoint() const {
+        sockaddr_storage storage{};
+        socklen_t size = sizeof storage;
+        if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &size) != 0) {
+            detail::throw_errno("sluice: getsockname");
+        }
+        return endpoint(reinterpret_cast<const sockaddr*>(&storage), size);
+    }
+
+    /// Closes the socket now; no effect if already closed.
+    void close() noexcept { fd_.reset(); }
+    [[nodiscard]] bool is_open() const noexcept { return static_cast<bool>(fd_); }
+    /// The socket descriptor (still owned by the listener), or -1.
+    [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
+
+private:
+    detail::unique_fd fd_;
+    std::uint64_t backoffs_ = 0;
+};
+
+}  // namespace sluice
