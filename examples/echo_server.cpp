@@ -1,0 +1,154 @@
+// echo_server: port of the asyncio documentation's TCP echo server (asyncio streams):
+//
+//     async def handle_echo(reader, writer):
+//         addr = writer.get_extra_info('peername')
+//         print(f"Connection from {addr!r}")
+//         while data := await reader.read(100):
+//             writer.write(data)
+//             await writer.drain()
+//         print(f"Closed {addr!r}")
+//         writer.close()
+//         await writer.wait_closed()
+//
+//     async def main():
+//         server = await asyncio.start_server(handle_echo, '127.0.0.1', 8888)
+//         addrs = ', '.join(str(sock.getsockname()) for sock in server.sockets)
+//         print(f'Serving on {addrs}')
+//         async with server:
+//             await server.serve_forever()
+//
+//     asyncio.run(main())
+//
+// One listener; every accepted client gets its own handler coroutine (spawned into a task_group,
+// so any number run at once on the one thread), which echoes what it reads until end of stream
+// and then closes its socket. A client that fails (reset, ...) ends its handler only: the error is
+// reported and the server goes on.
+//
+// Usage: echo_server [--port P] [--host ADDRESS] [--once N]
+//   --port P      port to listen on (default 8888; 0 picks a free port, printed on the first line)
+//   --host ADDR   numeric address to listen on (default 127.0.0.1)
+//   --once N      stop accepting after N clients, exit once they have all been served (for tests)
+
+#include <sluice/sluice.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+struct options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8888;
+    long long once = 0;  // 0: serve forever
+};
+
+void usage() {
+    std::fputs("usage: echo_server [--port P] [--host ADDRESS] [--once N]\n"
+               "  --port P      port to listen on (default 8888; 0 picks a free port)\n"
+               "  --host ADDR   numeric address to listen on (default 127.0.0.1)\n"
+               "  --once N      exit after N clients have been served (N >= 1)\n",
+               stderr);
+}
+
+std::optional<long long> parse_number(const char* text, long long low, long long high) {
+    char* end = nullptr;
+    errno = 0;
+    const long long value = std::strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < low || value > high) return std::nullopt;
+    return value;
+}
+
+std::optional<options> parse(int argc, char** argv) {
+    options result;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (i + 1 >= argc) return std::nullopt;
+        const char* value = argv[++i];
+        if (arg == "--port") {
+            const auto port = parse_number(value, 0, 65535);
+            if (!port) return std::nullopt;
+            result.port = static_cast<std::uint16_t>(*port);
+        } else if (arg == "--host") {
+            result.host = value;
+        } else if (arg == "--once") {
+            const auto once = parse_number(value, 1, 1'000'000'000);
+            if (!once) return std::nullopt;
+            result.once = *once;
+        } else {
+            return std::nullopt;
+        }
+    }
+    try {
+        (void)sluice::endpoint(result.host, result.port);  // numeric address only
+    } catch (const std::invalid_argument&) {
+        return std::nullopt;
+    }
+    return result;
+}
+
+void say(const std::string& line) {
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+}
+
+sluice::task<> handle_echo(sluice::tcp_stream stream) {
+    std::string address = "?";
+    try {
+        address = stream.remote_endpoint().to_string();
+    } catch (const std::exception&) {
+        // The peer may already be gone; echo (and fail) anyway.
+    }
+    say("Connection from " + address);
+    try {
+        std::vector<std::byte> buffer(16 * 1024);
+        for (;;) {
+            const std::size_t n = co_await stream.read_some(std::span<std::byte>(buffer));
+            if (n == 0) break;
+            co_await stream.write_all(std::span<const std::byte>(buffer.data(), n));
+        }
+    } catch (const sluice::cancelled_error&) {
+        throw;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "echo_server: %s: %s\n", address.c_str(), e.what());
+    }
+    stream.close();
+    say("Closed " + address);
+}
+
+sluice::task<> serve(options opts) {
+    sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint(opts.host, opts.port), 1024);
+    say("Serving on " + listener.local_endpoint().to_string());
+    co_await sluice::task_group::scope([&](sluice::task_group& group) -> sluice::task<> {
+        for (long long accepted = 0; opts.once == 0 || accepted < opts.once; ++accepted) {
+            group.spawn(handle_echo(co_await listener.accept()));
+        }
+        listener.close();  // no more clients; the scope waits for the handlers still running
+    });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::optional<options> opts = parse(argc, argv);
+    if (!opts) {
+        usage();
+        return 1;
+    }
+    try {
+        sluice::run(serve(*opts));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "echo_server: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

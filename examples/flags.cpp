@@ -1,0 +1,448 @@
+// flags: port of Fluent Python's flags2 downloader (flags2_asyncio.py + flags2_common.py), with the
+// book's test servers built in. The heart of the original:
+//
+//     async def download_many(cc_list, base_url, verbose, concur_req):
+//         semaphore = asyncio.Semaphore(concur_req)
+//         async with httpx.AsyncClient() as client:
+//             to_do = [download_one(client, cc, base_url, semaphore, verbose)
+//                      for cc in sorted(cc_list)]
+//             to_do_iter = asyncio.as_completed(to_do)
+//             if not verbose:
+//                 to_do_iter = tqdm.tqdm(to_do_iter, total=len(cc_list))
+//             error = None
+//             for coro in to_do_iter:
+//                 try:
+//                     status = await coro
+//                 except httpx.HTTPStatusError as exc:
+//                     error = f'HTTP error {exc.response.status_code} - {exc.response.reason_phrase}'
+//                 except httpx.RequestError as exc:
+//                     error = f'{exc} {type(exc)}'.strip()
+//                 ...
+//                 counter[status] += 1
+//         return counter
+//
+// Here the server is a task on the same event loop (127.0.0.1, port 0 unless --port), serving a
+// generated "flag" (a tiny GIF-like blob naming its code) for every two-letter code AA..ZZ at
+// /flags/<cc>/<cc>.gif. Server modes, like the book's servers:
+//   plain   every flag is served (the LOCAL server)
+//   delay   each request waits a random 0.1-0.5 s (times --scale; seeded by --seed)
+//   error   a fixed set of codes fail: FNV-1a-32 of the two ASCII letters, mod 100: 0-9 -> 404 Not
+//           Found, 10-19 -> 500 Internal Server Error (so the counts are exact); plus the delay
+// The client downloads with at most -m requests in flight (a semaphore) and takes results through
+// as_completed; each flag is saved with sluice::write_file into -d DIR (default: a new temp dir).
+//
+// Usage: flags [-m N] [-l N] [-s plain|delay|error] [-v] [-a | -e] [-d DIR] [--port N]
+//              [--scale X] [--seed N] [--check] [CC ...]
+
+#include <sluice/sluice.hpp>
+
+#include "support/http.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr std::array<std::string_view, 20> pop20 = {"CN", "IN", "US", "ID", "BR", "PK", "NG", "BD", "RU", "JP",
+                                                    "MX", "PH", "VN", "ET", "EG", "DE", "IR", "TR", "CD", "FR"};
+
+enum class mode { plain, delay, error };
+enum class status { ok, not_found, error };
+
+struct options {
+    int max_req = 5;  // flags2_asyncio.py's DEFAULT_CONCUR_REQ
+    std::size_t limit = 0;  // 0: no limit
+    mode server = mode::plain;
+    bool verbose = false;
+    bool all = false;
+    bool every = false;
+    bool check = false;
+    std::filesystem::path dir;
+    std::uint16_t port = 0;
+    double scale = 1.0;
+    unsigned long long seed = 444;
+    std::vector<std::string> codes;
+};
+
+bool is_code(std::string_view cc) {
+    return cc.size() == 2 && std::all_of(cc.begin(), cc.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+std::uint32_t fnv1a(std::string_view text) {
+    std::uint32_t h = 2166136261u;
+    for (const char c : text) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/// What the server answers for /flags/<cc>/<cc>.gif in `m`: 200, 404 or 500.
+int planned_status(mode m, std::string_view cc) {
+    if (!is_code(cc)) return 404;
+    if (m != mode::error) return 200;
+    const std::uint32_t bucket = fnv1a(cc) % 100;
+    if (bucket < 10) return 404;
+    if (bucket < 20) return 500;
+    return 200;
+}
+
+/// The flag of `cc`: a GIF header, then the code and a few bytes derived from it.
+std::string flag_bytes(std::string_view cc) {
+    std::string out = "GIF89a";
+    out += "flag of ";
+    out += cc;
+    out += '\n';
+    std::uint32_t h = fnv1a(cc);
+    for (int i = 0; i < 64; ++i) {
+        h = h * 1103515245u + 12345u;
+        out += static_cast<char>(h >> 24);
+    }
+    out += ';';
+    return out;
+}
+
+// ---- the server -------------------------------------------------------------------------------
+
+struct server_state {
+    mode m;
+    double scale;
+    std::mt19937_64 rng;
+};
+
+sluice::task<> serve_one(sluice::tcp_stream stream, server_state& state) {
+    try {
+        http::parser parser(http::parser::kind::request);
+        std::array<char, 4096> buffer{};
+        for (;;) {
+            const std::size_t n = co_await stream.read_some(std::span<char>(buffer));
+            if (n == 0) co_return;  // closed before a whole request
+            if (parser.feed(std::string_view(buffer.data(), n))) break;
+        }
+        if (state.m != mode::plain) {
+            std::uniform_real_distribution<double> latency(0.1, 0.5);
+            co_await sluice::sleep_for(std::chrono::duration<double>(latency(state.rng) * state.scale));
+        }
+        // Expect /flags/<cc>/<cc>.gif.
+        const std::string& target = parser.get().target;
+        std::string cc;
+        if (target.size() == 16 && target.starts_with("/flags/") && target.substr(9, 1) == "/" &&
+            target.substr(10, 2) == target.substr(7, 2) && target.ends_with(".gif")) {
+            cc = target.substr(7, 2);
+        }
+        const int code = planned_status(state.m, cc);
+        std::string response;
+        if (code == 200) {
+            response = http::format_response(200, "OK", "image/gif", flag_bytes(cc));
+        } else if (code == 404) {
+            response = http::format_response(404, "Not Found", "text/plain", "404 Not Found\n");
+        } else {
+            response = http::format_response(500, "Internal Server Error", "text/plain", "500 Internal Server Error\n");
+        }
+        co_await stream.write_all(response);
+    } catch (const sluice::cancelled_error&) {
+        throw;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "server: %s\n", e.what());
+    }
+}
+
+sluice::task<> serve(sluice::tcp_listener& listener, server_state& state) {
+    for (;;) {
+        sluice::tcp_stream stream = co_await listener.accept();
+        sluice::spawn(serve_one(std::move(stream), state)).detach();
+    }
+}
+
+// ---- the client -------------------------------------------------------------------------------
+
+struct download_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+sluice::task<http::message> get(const sluice::endpoint& server, std::string target) {
+    sluice::tcp_stream stream = co_await sluice::tcp_stream::connect(server);
+    co_await stream.write_all(http::format_request("GET", server.to_string(), target));
+    http::parser parser(http::parser::kind::response);
+    std::array<char, 4096> buffer{};
+    for (;;) {
+        const std::size_t n = co_await stream.read_some(std::span<char>(buffer));
+        if (n == 0) {
+            parser.finish();
+            break;
+        }
+        if (parser.feed(std::string_view(buffer.data(), n))) break;
+    }
+    co_return std::move(parser.get());
+}
+
+sluice::task<status> download_one(const sluice::endpoint& server, std::string cc, sluice::semaphore& semaphore,
+                                  const std::filesystem::path& dir, bool verbose) {
+    status result = status::ok;
+    try {
+        http::message response;
+        {
+            auto permit = co_await semaphore.acquire();  // at most -m requests in flight
+            response = co_await get(server, "/flags/" + cc + "/" + cc + ".gif");
+        }
+        if (response.status == 404) {
+            result = status::not_found;
+        } else if (response.status != 200) {
+            throw download_error("HTTP error " + std::to_string(response.status) + " - " + response.reason);
+        } else {
+            co_await sluice::write_file(dir / (cc + ".gif"), response.body);
+        }
+    } catch (const sluice::cancelled_error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw download_error(cc + " error: " + e.what());  // flags2: print(f'{cc} error: {error}')
+    }
+    if (verbose) std::printf("%s %s\n", cc.c_str(), result == status::ok ? "OK" : "not found");
+    co_return result;
+}
+
+void progress(std::size_t done, std::size_t total) {
+    constexpr int width = 40;
+    const int filled = total == 0 ? width : static_cast<int>(width * done / total);
+    std::printf("\r%3zu%%|%s%s| %zu/%zu", total == 0 ? 100 : 100 * done / total, std::string(filled, '#').c_str(),
+                std::string(width - filled, ' ').c_str(), done, total);
+    std::fflush(stdout);
+}
+
+// The listener and the server's state live in main(): `run` drains the detached connection
+// handlers after this task returned, and they still use them.
+sluice::task<int> main_task(const options& opts, const std::vector<std::string>& cc_list,
+                            sluice::tcp_listener& listener, server_state& state) {
+    const char* labels[] = {"LOCAL", "DELAY", "ERROR"};
+    const sluice::endpoint server = listener.local_endpoint();
+    auto server_task = sluice::spawn(serve(listener, state));
+
+    // flags2_common.initial_report
+    std::printf("%s site: http://%s/flags\n", labels[static_cast<int>(opts.server)], server.to_string().c_str());
+    if (opts.server == mode::error) {
+        std::size_t planned_404 = 0;
+        std::size_t planned_500 = 0;
+        for (const std::string& cc : cc_list) {
+            const int code = planned_status(opts.server, cc);
+            planned_404 += code == 404 ? 1 : 0;
+            planned_500 += code == 500 ? 1 : 0;
+        }
+        std::printf("Server plan: %zu of these codes answer 404, %zu answer 500.\n", planned_404, planned_500);
+    }
+    std::printf("Searching for %zu flag%s: ", cc_list.size(), cc_list.size() == 1 ? "" : "s");
+    if (cc_list.size() <= 10) {
+        for (std::size_t i = 0; i < cc_list.size(); ++i) std::printf("%s%s", i ? " " : "", cc_list[i].c_str());
+        std::printf("\n");
+    } else {
+        std::printf("from %s to %s\n", cc_list.front().c_str(), cc_list.back().c_str());
+    }
+    const std::size_t concurrency = std::min<std::size_t>(opts.max_req, cc_list.size());
+    std::printf("%zu concurrent connection%s will be used.\n", concurrency, concurrency == 1 ? "" : "s");
+    if (opts.verbose) std::printf("Saving to %s\n", opts.dir.c_str());
+    std::fflush(stdout);
+
+    const auto start = std::chrono::steady_clock::now();
+    sluice::semaphore semaphore(opts.max_req);
+    std::vector<sluice::task<status>> to_do;
+    to_do.reserve(cc_list.size());
+    for (const std::string& cc : cc_list) to_do.push_back(download_one(server, cc, semaphore, opts.dir, opts.verbose));
+
+    const bool bar = !opts.verbose && ::isatty(1) == 1;
+    std::size_t counter[3] = {0, 0, 0};
+    std::size_t done = 0;
+    if (bar) progress(0, cc_list.size());
+    for (auto coro : sluice::as_completed(std::move(to_do))) {
+        status result = status::error;
+        try {
+            result = co_await coro;
+        } catch (const sluice::cancelled_error&) {
+            throw;
+        } catch (const std::exception& e) {
+            if (opts.verbose) std::printf("%s\n", e.what());
+        }
+        ++counter[static_cast<int>(result)];
+        ++done;
+        if (bar) progress(done, cc_list.size());
+    }
+    if (bar) std::printf("\n");
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+
+    int rc = 0;
+    if (opts.check) {
+        // Read every saved flag back (through io_uring) and compare it with what the server sends.
+        std::size_t checked = 0;
+        std::size_t bad = 0;
+        for (const std::string& cc : cc_list) {
+            if (planned_status(opts.server, cc) != 200) continue;
+            const std::string expected = flag_bytes(cc);
+            std::vector<std::byte> got;
+            try {
+                got = co_await sluice::read_file(opts.dir / (cc + ".gif"));
+            } catch (const std::system_error& e) {
+                if (bad < 5) std::fprintf(stderr, "check: %s: %s\n", cc.c_str(), e.what());
+            }
+            ++checked;
+            if (got.size() != expected.size() ||
+                !std::equal(got.begin(), got.end(), expected.begin(),
+                            [](std::byte a, char b) { return a == static_cast<std::byte>(b); })) {
+                if (bad < 5) std::fprintf(stderr, "check: %s.gif differs from what the server served\n", cc.c_str());
+                ++bad;
+            }
+        }
+        std::printf("Checked %zu saved file%s: %s.\n", checked, checked == 1 ? "" : "s",
+                    bad == 0 ? "all match" : "MISMATCH");
+        if (bad != 0) rc = 1;
+    }
+
+    // flags2_common.final_report
+    std::printf("%zu flag%s downloaded.\n", counter[0], counter[0] == 1 ? "" : "s");
+    std::printf("%zu not found.\n", counter[1]);
+    std::printf("%zu error%s.\n", counter[2], counter[2] == 1 ? "" : "s");
+    std::printf("Elapsed time: %.2fs\n", elapsed.count());
+    server_task.cancel();
+    co_await server_task.as_result();  // its accept is over before the listener closes
+    co_return rc;
+}
+
+bool parse_args(int argc, char** argv, options& opts) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        const auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+        const auto number = [&](long long lo, long long hi, long long& out) {
+            const char* text = value();
+            if (text == nullptr || *text == '\0') return false;
+            char* end = nullptr;
+            out = std::strtoll(text, &end, 10);
+            return *end == '\0' && out >= lo && out <= hi;
+        };
+        long long n = 0;
+        if (arg == "-m" || arg == "--max_req") {
+            if (!number(1, 1000, n)) return false;
+            opts.max_req = static_cast<int>(n);
+        } else if (arg == "-l" || arg == "--limit") {
+            if (!number(1, 1000000, n)) return false;
+            opts.limit = static_cast<std::size_t>(n);
+        } else if (arg == "-s" || arg == "--server") {
+            const char* text = value();
+            if (text == nullptr) return false;
+            const std::string_view name = text;
+            if (name == "plain" || name == "local" || name == "LOCAL") {
+                opts.server = mode::plain;
+            } else if (name == "delay" || name == "DELAY") {
+                opts.server = mode::delay;
+            } else if (name == "error" || name == "ERROR") {
+                opts.server = mode::error;
+            } else {
+                return false;
+            }
+        } else if (arg == "-v" || arg == "--verbose") {
+            opts.verbose = true;
+        } else if (arg == "-a" || arg == "--all") {
+            opts.all = true;
+        } else if (arg == "-e" || arg == "--every") {
+            opts.every = true;
+        } else if (arg == "--check") {
+            opts.check = true;
+        } else if (arg == "-d" || arg == "--dir") {
+            const char* text = value();
+            if (text == nullptr || *text == '\0') return false;
+            opts.dir = text;
+        } else if (arg == "--port") {
+            if (!number(0, 65535, n)) return false;
+            opts.port = static_cast<std::uint16_t>(n);
+        } else if (arg == "--seed") {
+            if (!number(0, 0x7fffffffffffffffLL, n)) return false;
+            opts.seed = static_cast<unsigned long long>(n);
+        } else if (arg == "--scale") {
+            const char* text = value();
+            if (text == nullptr || *text == '\0') return false;
+            char* end = nullptr;
+            opts.scale = std::strtod(text, &end);
+            if (*end != '\0' || !(opts.scale >= 0) || !std::isfinite(opts.scale)) return false;
+        } else if (!arg.empty() && arg.front() != '-' && arg.size() <= 2) {
+            std::string cc(arg);
+            for (char& c : cc) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            if (!std::all_of(cc.begin(), cc.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) return false;
+            opts.codes.push_back(cc);
+        } else {
+            return false;
+        }
+    }
+    if (opts.all && opts.every) return false;
+    if ((opts.all || opts.every) && !opts.codes.empty()) return false;
+    return true;
+}
+
+// flags2_common.expand_cc_args
+std::vector<std::string> expand_codes(const options& opts) {
+    std::set<std::string> codes;
+    if (opts.every) {
+        for (char a = 'A'; a <= 'Z'; ++a)
+            for (char b = 'A'; b <= 'Z'; ++b) codes.insert(std::string{a, b});
+    } else if (opts.all || opts.codes.empty()) {
+        codes.insert(pop20.begin(), pop20.end());
+    } else {
+        for (const std::string& cc : opts.codes) {
+            if (cc.size() == 1) {
+                for (char b = 'A'; b <= 'Z'; ++b) codes.insert(cc + b);
+            } else {
+                codes.insert(cc);
+            }
+        }
+    }
+    std::vector<std::string> out(codes.begin(), codes.end());
+    if (opts.limit != 0 && out.size() > opts.limit) out.resize(opts.limit);
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options opts;
+    if (!parse_args(argc, argv, opts)) {
+        std::fputs(
+            "usage: flags [-m N] [-l N] [-s plain|delay|error] [-v] [-a | -e] [-d DIR] [--port N]\n"
+            "             [--scale X] [--seed N] [--check] [CC ...]\n"
+            "  CC                 country code AA..ZZ, or one letter A..Z for all 26 codes it starts\n"
+            "                     (default, and -a/--all: the 20 most populous countries)\n"
+            "  -e, --every        every code AA..ZZ (676)\n"
+            "  -l, --limit N      only the first N codes (N >= 1)\n"
+            "  -m, --max_req N    at most N concurrent requests, 1..1000 (default 5)\n"
+            "  -s, --server MODE  plain, delay (0.1-0.5 s per request) or error (fixed 404s and 500s)\n"
+            "  -v, --verbose      one line per code instead of a progress bar\n"
+            "  -d, --dir DIR      where to save the flags (default: a new temporary directory)\n"
+            "  --port N           server port (default 0: any free port)\n"
+            "  --scale X          multiply the server's delays by X >= 0 (default 1)\n"
+            "  --seed N           seed of the server's delays (default 444)\n"
+            "  --check            read the saved flags back and compare them with the served bytes\n",
+            stderr);
+        return 1;
+    }
+    const std::vector<std::string> cc_list = expand_codes(opts);
+    try {
+        if (opts.dir.empty()) {
+            opts.dir = std::filesystem::temp_directory_path() / ("sluice-flags-" + std::to_string(::getpid()));
+        }
+        std::filesystem::create_directories(opts.dir);
+        server_state state{opts.server, opts.scale, std::mt19937_64(opts.seed)};
+        sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint("127.0.0.1", opts.port), 1024);
+        return sluice::run(main_task(opts, cc_list, listener, state));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "flags: %s\n", e.what());
+        return 1;
+    }
+}
