@@ -46,7 +46,6 @@
 
 #include <sluice/sluice.hpp>
 
-#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -54,36 +53,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "support/random_stream.hpp"
+
 namespace {
-
-/// Python's random.randint on a stream of its own. std::mt19937 and std::seed_seq are specified
-/// bit for bit by the standard, and the draw rejects out-of-range top bits as CPython does, so a
-/// seed gives the same numbers with every standard library.
-class random_stream {
-public:
-    random_stream(std::uint32_t seed, std::uint32_t stream) {
-        std::seed_seq sequence{seed, stream};
-        engine_.seed(sequence);
-    }
-
-    /// A number in [lo, hi], both included.
-    int randint(int lo, int hi) {
-        const auto span = static_cast<std::uint32_t>(hi - lo) + 1;
-        const int bits = std::bit_width(span);
-        for (;;) {
-            const auto r = static_cast<std::uint32_t>(engine_()) >> (32 - bits);
-            if (r < span) return lo + static_cast<int>(r);
-        }
-    }
-
-private:
-    std::mt19937 engine_;
-};
 
 struct options {
     std::uint32_t seed = 444;

@@ -62,7 +62,6 @@
 
 #include <sluice/sluice.hpp>
 
-#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -70,51 +69,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "support/random_stream.hpp"
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-/// Python's random.randint on a stream of its own. std::mt19937 and std::seed_seq are specified
-/// bit for bit by the standard, and the draw rejects out-of-range top bits as CPython does, so a
-/// seed gives the same numbers with every standard library.
-class random_stream {
-public:
-    random_stream(std::uint32_t seed, std::uint32_t role, std::uint32_t stream) {
-        std::seed_seq sequence{seed, role, stream};
-        engine_.seed(sequence);
-    }
-
-    /// A number in [lo, hi], both included.
-    int randint(int lo, int hi) {
-        const auto span = static_cast<std::uint32_t>(hi - lo) + 1;
-        const int bits = std::bit_width(span);
-        for (;;) {
-            const auto r = static_cast<std::uint32_t>(engine_()) >> (32 - bits);
-            if (r < span) return lo + static_cast<int>(r);
-        }
-    }
-
-    /// `size` random bytes in hex, like os.urandom(size).hex().
-    std::string hex(int size) {
-        static constexpr char digits[] = "0123456789abcdef";
-        std::string out;
-        for (int k = 0; k < size; ++k) {
-            const int byte = randint(0, 255);
-            out += digits[byte >> 4];
-            out += digits[byte & 0xf];
-        }
-        return out;
-    }
-
-private:
-    std::mt19937 engine_;
-};
 
 enum role : std::uint32_t { producer_role = 1, consumer_role = 2 };
 

@@ -36,44 +36,20 @@
 
 #include <sluice/sluice.hpp>
 
-#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string_view>
 #include <vector>
+
+#include "support/random_stream.hpp"
 
 namespace {
 
 // ANSI colours: reset, then one per makerandom(idx).
 constexpr const char* c[] = {"\033[0m", "\033[36m", "\033[91m", "\033[35m"};
-
-/// Python's random.randint on a stream of its own. std::mt19937 and std::seed_seq are specified
-/// bit for bit by the standard, and the draw rejects out-of-range top bits as CPython does, so a
-/// seed gives the same numbers with every standard library.
-class random_stream {
-public:
-    random_stream(std::uint32_t seed, std::uint32_t stream) {
-        std::seed_seq sequence{seed, stream};
-        engine_.seed(sequence);
-    }
-
-    /// A number in [lo, hi], both included.
-    int randint(int lo, int hi) {
-        const auto span = static_cast<std::uint32_t>(hi - lo) + 1;
-        const int bits = std::bit_width(span);
-        for (;;) {
-            const auto r = static_cast<std::uint32_t>(engine_()) >> (32 - bits);
-            if (r < span) return lo + static_cast<int>(r);
-        }
-    }
-
-private:
-    std::mt19937 engine_;
-};
 
 struct options {
     std::uint32_t seed = 444;
