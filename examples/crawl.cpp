@@ -49,11 +49,10 @@
 
 #include <sluice/sluice.hpp>
 
-#include "support/http.hpp"
+#include "support/http_client.hpp"
 
 #include <fcntl.h>
 
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -135,18 +134,7 @@ sluice::task<std::string> fetch_html(const std::string& url) {
     const http::url where = http::parse_url(url);
     sluice::tcp_stream stream = co_await sluice::tcp_stream::connect(where.host, where.port);
     const std::string host = where.port == 80 ? where.host : where.host + ":" + std::to_string(where.port);
-    co_await stream.write_all(http::format_request("GET", host, where.target));
-    http::parser parser(http::parser::kind::response);
-    std::array<char, 16384> buffer{};
-    for (;;) {
-        const std::size_t n = co_await stream.read_some(std::span<char>(buffer));
-        if (n == 0) {
-            parser.finish();
-            break;
-        }
-        if (parser.feed(std::string_view(buffer.data(), n))) break;
-    }
-    http::message& response = parser.get();
+    http::message response = co_await http::get(stream, host, where.target);
     if (response.status >= 400) throw http_status_error(response.status, response.reason);  // raise_for_status
     log("INFO", "Got response [%d] for URL: %s", response.status, url.c_str());
     co_return std::move(response.body);

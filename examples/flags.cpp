@@ -36,7 +36,7 @@
 
 #include <sluice/sluice.hpp>
 
-#include "support/http.hpp"
+#include "support/http_client.hpp"
 
 #include <unistd.h>
 
@@ -176,18 +176,7 @@ struct download_error : std::runtime_error {
 
 sluice::task<http::message> get(const sluice::endpoint& server, std::string target) {
     sluice::tcp_stream stream = co_await sluice::tcp_stream::connect(server);
-    co_await stream.write_all(http::format_request("GET", server.to_string(), target));
-    http::parser parser(http::parser::kind::response);
-    std::array<char, 4096> buffer{};
-    for (;;) {
-        const std::size_t n = co_await stream.read_some(std::span<char>(buffer));
-        if (n == 0) {
-            parser.finish();
-            break;
-        }
-        if (parser.feed(std::string_view(buffer.data(), n))) break;
-    }
-    co_return std::move(parser.get());
+    co_return co_await http::get(stream, server.to_string(), target);
 }
 
 sluice::task<status> download_one(const sluice::endpoint& server, std::string cc, sluice::semaphore& semaphore,
