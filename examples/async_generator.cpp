@@ -33,13 +33,14 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "support/arguments.hpp"
 
 namespace {
 
@@ -85,19 +86,18 @@ bool parse(int argc, char** argv, int& u, double& scale) {
         const std::string_view arg = argv[k];
         if (k + 1 >= argc) return false;  // every option takes a value
         const char* value = argv[++k];
-        char* end = nullptr;
-        errno = 0;
         if (arg == "-u") {
+            char* end = nullptr;
+            errno = 0;
             const long n = std::strtol(value, &end, 10);
-            if (n < 0 || n > 64) return false;  // 2**63 is the largest power a uint64_t holds
+            // 2**63 is the largest power a uint64_t holds
+            if (end == value || *end != '\0' || errno != 0 || n < 0 || n > 64) return false;
             u = static_cast<int>(n);
         } else if (arg == "--scale") {
-            scale = std::strtod(value, &end);
-            if (!(scale >= 0) || !std::isfinite(scale)) return false;
+            if (!parse_scale(value, scale)) return false;
         } else {
             return false;
         }
-        if (end == value || *end != '\0' || errno != 0) return false;
     }
     return true;
 }

@@ -48,7 +48,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -56,6 +55,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "support/arguments.hpp"
 
 #include "support/random_stream.hpp"
 
@@ -111,21 +112,17 @@ bool parse(int argc, char** argv, options& opts) {
         const bool is_option = arg == "-s" || arg == "--seed" || arg == "--scale";
         const char* value = is_option ? (k + 1 < argc ? argv[++k] : nullptr) : argv[k];
         if (value == nullptr) return false;
-        char* end = nullptr;
-        errno = 0;
         if (arg == "-s" || arg == "--seed") {
-            const unsigned long long seed = std::strtoull(value, &end, 10);
-            if (*value == '-' || seed > UINT32_MAX) return false;
-            opts.seed = static_cast<std::uint32_t>(seed);
+            if (!parse_seed(value, opts.seed)) return false;
         } else if (arg == "--scale") {
-            opts.scale = std::strtod(value, &end);
-            if (!(opts.scale >= 0) || !std::isfinite(opts.scale)) return false;
+            if (!parse_scale(value, opts.scale)) return false;
         } else {
+            char* end = nullptr;
+            errno = 0;
             const long n = std::strtol(value, &end, 10);  // like Python's int(arg); "-3" is a number
-            if (n < INT_MIN || n > INT_MAX) return false;
+            if (end == value || *end != '\0' || errno != 0 || n < INT_MIN || n > INT_MAX) return false;
             opts.args.push_back(static_cast<int>(n));
         }
-        if (end == value || *end != '\0' || errno != 0) return false;
     }
     if (opts.args.empty()) opts.args = {9, 6, 3};
     return true;

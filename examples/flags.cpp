@@ -43,7 +43,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +53,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "support/arguments.hpp"
 
 namespace {
 
@@ -357,11 +358,7 @@ bool parse_args(int argc, char** argv, options& opts) {
             if (!number(0, 0x7fffffffffffffffLL, n)) return false;
             opts.seed = static_cast<unsigned long long>(n);
         } else if (arg == "--scale") {
-            const char* text = value();
-            if (text == nullptr || *text == '\0') return false;
-            char* end = nullptr;
-            opts.scale = std::strtod(text, &end);
-            if (*end != '\0' || !(opts.scale >= 0) || !std::isfinite(opts.scale)) return false;
+            if (!parse_scale(value(), opts.scale)) return false;
         } else if (!arg.empty() && arg.front() != '-' && arg.size() <= 2) {
             std::string cc(arg);
             for (char& c : cc) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -64,7 +64,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -73,6 +72,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "support/arguments.hpp"
 
 #include "support/random_stream.hpp"
 
@@ -168,14 +169,9 @@ bool parse(int argc, char** argv, options& opts) {
         } else if (arg == "-c" || arg == "--ncon") {
             if (!parse_int(value, 0, opts.ncon)) return false;
         } else if (arg == "-s" || arg == "--seed") {
-            char* end = nullptr;
-            const unsigned long long seed = std::strtoull(value, &end, 10);
-            if (end == value || *end != '\0' || *value == '-' || seed > UINT32_MAX) return false;
-            opts.seed = static_cast<std::uint32_t>(seed);
+            if (!parse_seed(value, opts.seed)) return false;
         } else if (arg == "--scale") {
-            char* end = nullptr;
-            opts.scale = std::strtod(value, &end);
-            if (end == value || *end != '\0' || !(opts.scale >= 0) || !std::isfinite(opts.scale)) return false;
+            if (!parse_scale(value, opts.scale)) return false;
         } else {
             return false;
         }

@@ -37,12 +37,13 @@
 #include <sluice/sluice.hpp>
 
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
+
+#include "support/arguments.hpp"
 
 #include "support/random_stream.hpp"
 
@@ -80,18 +81,13 @@ bool parse(int argc, char** argv, options& opts) {
         const std::string_view arg = argv[k];
         if (k + 1 >= argc) return false;  // every option takes a value
         const char* value = argv[++k];
-        char* end = nullptr;
         if (arg == "-s" || arg == "--seed") {
-            const unsigned long long seed = std::strtoull(value, &end, 10);
-            if (*value == '-' || seed > UINT32_MAX) return false;
-            opts.seed = static_cast<std::uint32_t>(seed);
+            if (!parse_seed(value, opts.seed)) return false;
         } else if (arg == "--scale") {
-            opts.scale = std::strtod(value, &end);
-            if (!(opts.scale >= 0) || !std::isfinite(opts.scale)) return false;
+            if (!parse_scale(value, opts.scale)) return false;
         } else {
             return false;
         }
-        if (end == value || *end != '\0') return false;
     }
     return true;
 }

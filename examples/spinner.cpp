@@ -40,11 +40,12 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+
+#include "support/arguments.hpp"
 
 namespace {
 
@@ -93,12 +94,7 @@ sluice::task<int> supervisor(double scale) {
 int main(int argc, char** argv) {
     double scale = 1.0;
     bool ok = argc == 1;
-    if (argc == 3 && std::string_view(argv[1]) == "--scale") {
-        char* end = nullptr;
-        errno = 0;
-        scale = std::strtod(argv[2], &end);
-        ok = end != argv[2] && *end == '\0' && errno == 0 && scale >= 0 && std::isfinite(scale);
-    }
+    if (argc == 3 && std::string_view(argv[1]) == "--scale") ok = parse_scale(argv[2], scale);
     if (!ok) {
         std::fputs("usage: spinner [--scale FACTOR]\n"
                    "  --scale FACTOR   multiply every sleep by FACTOR >= 0 (default 1: 3 s)\n",
