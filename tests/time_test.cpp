@@ -15,6 +15,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -353,4 +354,37 @@ SLUICE_TEST_CASE("a wait_for task stored and awaited later owns the rvalue task 
     const int value = co_await std::move(waiting);
     CHECK(ran);
     CHECK(value == 14);
+}
+
+// --- cancelled_error is not a std::exception (issue 9, defect 4) -------------------------------------
+
+// A catch (const std::exception&) must not swallow a cancellation.
+static_assert(!std::is_base_of_v<std::exception, sluice::cancelled_error>);
+static_assert(std::is_base_of_v<std::exception, sluice::timeout_error>);
+
+namespace {
+// The most common retry loop: any std::exception means "try again". The operation fails quickly
+// (1 ms) so that, without a deadline, the loop would run `limit` times and then give up with -1.
+sluice::task<int> retry_on_any_std_exception(int& attempts, int limit) {
+    while (attempts < limit) {
+        try {
+            co_await sluice::sleep_for(1ms);
+            throw std::runtime_error("flaky");
+        } catch (const std::exception&) {
+            ++attempts;
+        }
+    }
+    co_return -1;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("a catch (const std::exception&) retry loop inside wait_for still times out", "[wait_for][cancel]") {
+    // Before cancelled_error left std::exception, the deadline's cancel was caught as one more
+    // failure and retried: wait_for returned the loop's -1 after `limit` attempts, never timing out.
+    int attempts = 0;
+    const int limit = 5'000;
+    auto outcome = co_await sluice::wait_for(retry_on_any_std_exception(attempts, limit), 20ms).as_result();
+    CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
+    CHECK(attempts < limit);
+    CHECK(std::string(sluice::cancelled_error().what()) == "sluice: task cancelled");
 }

@@ -3,6 +3,7 @@
 // sluice::run on a fresh event loop (Boost.Cobalt's CO_TEST_CASE idea). REQUIRE failures throw out
 // of the body, through run(), to Catch2.
 
+#include <sluice/cancellation.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/task.hpp>
 
@@ -15,3 +16,7 @@
     TEST_CASE(__VA_ARGS__) { sluice::run(body()); } \
     static sluice::task<void> body()
 #define SLUICE_TEST_CASE(...) SLUICE_TEST_CASE_IMPL(SLUICE_TEST_CONCAT(sluice_test_body_, __LINE__), __VA_ARGS__)
+
+// cancelled_error is not a std::exception (see sluice/cancellation.hpp): without this, a test ended
+// by an unexpected cancellation would be reported by Catch2 as "Unknown exception".
+CATCH_TRANSLATE_EXCEPTION(const sluice::cancelled_error& error) { return error.what(); }
