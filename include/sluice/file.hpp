@@ -14,7 +14,9 @@
 ///   the new, never a mix; not durable against power loss unless `{.sync = true}` (fsync before
 ///   the rename).
 ///
-/// Errors are `std::system_error` carrying the kernel's errno. Every `co_await` is a cancellation
+/// Errors are `std::system_error` carrying the kernel's errno; what() names the operation and the
+/// path ("open /x/y: No such file or directory"; write_file names the temporary file it writes,
+/// "create /x/y.tmp.<hex> (temporary file for /x/y): ..."). Every `co_await` is a cancellation
 /// point that cancels the kernel operation (a regular-file read or write that already runs in the
 /// kernel is usually finished, not interrupted). An operation on a closed or moved-from file fails
 /// with `std::system_error` (EBADF). Buffers must stay valid until the `co_await` completes; the
@@ -85,7 +87,7 @@ public:
     /// The size now, from fstat(2) (synchronous: it reads the inode, it does not touch the data).
     [[nodiscard]] std::uint64_t size() const {
         struct stat info {};
-        if (::fstat(fd_.get(), &info) != 0) throw std::system_error(errno, std::system_category(), "sluice: fstat");
+        if (::fstat(fd_.get(), &info) != 0) detail::throw_errno("fstat");
         return static_cast<std::uint64_t>(info.st_size);
     }
 

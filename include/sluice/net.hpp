@@ -17,7 +17,8 @@
 ///   writes), `write_some`, `shutdown(how)`, `close()`, `set_nodelay()`.
 ///
 /// Errors are `std::system_error` carrying the kernel's errno (ECONNREFUSED, ECONNRESET, EPIPE,
-/// ...). Writing to a peer that is gone gives EPIPE and never raises SIGPIPE (MSG_NOSIGNAL). An
+/// ...); connect, bind and listen name the address ("connect 127.0.0.1:9: Connection refused").
+/// Writing to a peer that is gone gives EPIPE and never raises SIGPIPE (MSG_NOSIGNAL). An
 /// operation on a closed or moved-from socket fails with `std::system_error` (EBADF).
 ///
 /// Every `co_await` here is one or more io_uring operations and a cancellation point: cancelling
@@ -196,7 +197,7 @@ public:
     /// Ends reading, writing (the peer reads end of stream) or both; synchronous (shutdown(2)
     /// never blocks). std::system_error on failure (ENOTCONN, EBADF).
     void shutdown(shutdown_how how) {
-        if (::shutdown(fd_.get(), static_cast<int>(how)) != 0) detail::throw_errno("sluice: shutdown");
+        if (::shutdown(fd_.get(), static_cast<int>(how)) != 0) detail::throw_errno("shutdown");
     }
 
     /// Closes the socket now (close(2)); no effect if already closed.
@@ -207,8 +208,8 @@ public:
     void set_nodelay(bool on) { detail::set_nodelay(fd_.get(), on); }
 
     /// This side's address (getsockname(2)) and the peer's (getpeername(2)).
-    [[nodiscard]] endpoint local_endpoint() const { return query(::getsockname, "sluice: getsockname"); }
-    [[nodiscard]] endpoint remote_endpoint() const { return query(::getpeername, "sluice: getpeername"); }
+    [[nodiscard]] endpoint local_endpoint() const { return query(::getsockname, "getsockname"); }
+    [[nodiscard]] endpoint remote_endpoint() const { return query(::getpeername, "getpeername"); }
 
     /// The socket descriptor (still owned by the stream), or -1.
     [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
@@ -241,9 +242,9 @@ public:
         listener.fd_ = detail::open_tcp_socket(local.family());
         const int fd = listener.fd_.get();
         const int on = 1;
-        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) detail::throw_errno("sluice: setsockopt(SO_REUSEADDR)");
-        if (::bind(fd, local.data(), local.size()) != 0) detail::throw_errno("sluice: bind");
-        if (::listen(fd, backlog) != 0) detail::throw_errno("sluice: listen");
+        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) detail::throw_errno("setsockopt(SO_REUSEADDR)");
+        if (::bind(fd, local.data(), local.size()) != 0) detail::throw_errno("bind", [&] { return local.to_string(); });
+        if (::listen(fd, backlog) != 0) detail::throw_errno("listen", [&] { return local.to_string(); });
         return listener;
     }
 
@@ -261,7 +262,7 @@ public:
         sockaddr_storage storage{};
         socklen_t size = sizeof storage;
         if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &size) != 0) {
-            detail::throw_errno("sluice: getsockname");
+            detail::throw_errno("getsockname");
         }
         return endpoint(reinterpret_cast<const sockaddr*>(&storage), size);
     }

@@ -20,6 +20,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "../cancellation.hpp"
 #include "../task.hpp"
 #include "descriptor.hpp"
+#include "system_error.hpp"
 
 namespace sluice::detail {
 
@@ -35,14 +37,14 @@ namespace sluice::detail {
 /// openat(2) relative to the working directory, always with O_CLOEXEC: the new descriptor.
 /// @see openat(2), io_uring_prep_openat(3)
 inline auto open_op(const char* path, int flags, mode_t mode) noexcept {
-    return make_io_awaitable("sluice: openat", [path, flags, mode](io_uring_sqe& sqe) noexcept {
+    return make_io_awaitable("open", [path, flags, mode](io_uring_sqe& sqe) noexcept {
         io_uring_prep_openat(&sqe, AT_FDCWD, path, flags | O_CLOEXEC, mode);
     });
 }
 
 /// One pread(2): bytes read at `offset`, 0 at end of file. @see pread(2), io_uring_prep_read(3)
 inline auto read_op(int fd, std::span<std::byte> buffer, std::uint64_t offset) noexcept {
-    return make_io_size_awaitable("sluice: read", [fd, data = buffer.data(), size = io_chunk(buffer.size()),
+    return make_io_size_awaitable("read", [fd, data = buffer.data(), size = io_chunk(buffer.size()),
                                                    offset](io_uring_sqe& sqe) noexcept {
         io_uring_prep_read(&sqe, fd, data, size, offset);
     });
@@ -50,7 +52,7 @@ inline auto read_op(int fd, std::span<std::byte> buffer, std::uint64_t offset) n
 
 /// One pwrite(2): bytes written at `offset`. @see pwrite(2), io_uring_prep_write(3)
 inline auto write_op(int fd, std::span<const std::byte> data, std::uint64_t offset) noexcept {
-    return make_io_size_awaitable("sluice: write", [fd, bytes = data.data(), size = io_chunk(data.size()),
+    return make_io_size_awaitable("write", [fd, bytes = data.data(), size = io_chunk(data.size()),
                                                     offset](io_uring_sqe& sqe) noexcept {
         io_uring_prep_write(&sqe, fd, bytes, size, offset);
     });
@@ -58,14 +60,14 @@ inline auto write_op(int fd, std::span<const std::byte> data, std::uint64_t offs
 
 /// fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC. @see io_uring_prep_fsync(3)
 inline auto fsync_op(int fd, unsigned flags) noexcept {
-    return make_io_void_awaitable("sluice: fsync", [fd, flags](io_uring_sqe& sqe) noexcept {
+    return make_io_void_awaitable("fsync", [fd, flags](io_uring_sqe& sqe) noexcept {
         io_uring_prep_fsync(&sqe, fd, flags);
     });
 }
 
 /// renameat(2) relative to the working directory. @see renameat(2), io_uring_prep_renameat(3)
 inline auto rename_op(const char* from, const char* to) noexcept {
-    return make_io_void_awaitable("sluice: renameat", [from, to](io_uring_sqe& sqe) noexcept {
+    return make_io_void_awaitable("rename", [from, to](io_uring_sqe& sqe) noexcept {
         io_uring_prep_renameat(&sqe, AT_FDCWD, from, AT_FDCWD, to, 0);
     });
 }
@@ -87,7 +89,7 @@ inline task<std::size_t> read_at_full(int fd, std::span<std::byte> buffer, std::
 inline task<void> write_at_all(int fd, std::span<const std::byte> data, std::uint64_t offset) {
     while (!data.empty()) {
         const std::size_t n = co_await write_op(fd, data, offset);
-        if (n == 0) throw std::system_error(EIO, std::system_category(), "sluice: write wrote nothing");
+        if (n == 0) throw os_error(EIO, "write", "(wrote nothing)");
         data = data.subspan(n);
         offset += n;
     }
@@ -104,7 +106,7 @@ inline task<void> close_fd(unique_fd owned) {
     if (!owned) co_return;
     const int fd = owned.release();
     try {
-        co_await make_io_void_awaitable("sluice: close", [fd](io_uring_sqe& sqe) noexcept {
+        co_await make_io_void_awaitable("close", [fd](io_uring_sqe& sqe) noexcept {
             io_uring_prep_close(&sqe, fd);
         });
     } catch (const cancelled_error&) {
@@ -114,15 +116,22 @@ inline task<void> close_fd(unique_fd owned) {
 }
 
 /// The open descriptor, as a `File`.
+/// open_op whose failure names the path: "open <path>: <message>".
+inline auto open_naming_path(const std::filesystem::path& path, int flags, mode_t mode) {
+    return naming_failure(open_op(path.c_str(), flags, mode), "open", [&path]() -> const std::string& {
+        return path.native();
+    });
+}
+
 template <class File>
 task<File> open_file(std::filesystem::path path, int flags, mode_t mode) {
-    co_return File(co_await open_op(path.c_str(), flags, mode));
+    co_return File(co_await open_naming_path(path, flags, mode));
 }
 
 /// The whole file: sized from fstat(2) (one byte more, so the read that finds EOF needs no second
 /// buffer), grown if the file is longer than it said (/proc files say 0).
 inline task<std::vector<std::byte>> read_whole_file(std::filesystem::path path) {
-    unique_fd fd(co_await open_op(path.c_str(), O_RDONLY, 0));
+    unique_fd fd(co_await open_naming_path(path, O_RDONLY, 0));
     struct stat info {};
     std::size_t capacity = 4096;
     if (::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
@@ -132,7 +141,8 @@ inline task<std::vector<std::byte>> read_whole_file(std::filesystem::path path) 
     std::size_t used = 0;
     for (;;) {
         if (used == data.size()) data.resize(data.size() * 2);
-        const std::size_t n = co_await read_op(fd.get(), std::span(data).subspan(used), used);
+        const std::size_t n = co_await naming_failure(read_op(fd.get(), std::span(data).subspan(used), used), "read",
+                                                      [&path]() -> const std::string& { return path.native(); });
         if (n == 0) break;
         used += n;
     }
@@ -151,10 +161,18 @@ inline std::filesystem::path temporary_sibling(const std::filesystem::path& path
     return result;
 }
 
+/// "<temporary> (temporary file for <path>)": what write_file's failures name.
+inline std::string temporary_for(const std::filesystem::path& temporary, const std::filesystem::path& path) {
+    return temporary.native() + " (temporary file for " + path.native() + ")";
+}
+
 /// Writes `data` to a new temporary file beside `path`, optionally fsyncs it, closes it and
 /// renames it over `path`: readers see the old content or the new one, never a mix. On any
 /// failure or cancellation the temporary file is removed (synchronously: unlink(2) of a file we
-/// just created does not block for long, and a catch handler cannot co_await).
+/// just created does not block for long, and a catch handler cannot co_await). A failure names
+/// the step and the temporary file: "create /proc/version.tmp.<hex> (temporary file for
+/// /proc/version): Permission denied", "rename <temporary> to <path>: ...", since the target
+/// itself may well exist and be fine.
 inline task<void> write_whole_file(std::filesystem::path path, std::span<const std::byte> data, mode_t mode,
                                    bool sync) {
     std::filesystem::path temporary;
@@ -165,15 +183,25 @@ inline task<void> write_whole_file(std::filesystem::path path, std::span<const s
             fd = unique_fd(co_await open_op(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode));
             break;
         } catch (const std::system_error& failure) {
-            if (failure.code() != std::errc::file_exists || attempt == 8) throw;
+            if (failure.code() != std::errc::file_exists || attempt == 8) {
+                throw os_error(failure.code(), "create", temporary_for(temporary, path));
+            }
         }
     }
     std::exception_ptr failure;
+    const char* step = "write";
     try {
         co_await write_at_all(fd.get(), data, 0);
+        step = "fsync";
         if (sync) co_await fsync_op(fd.get(), 0);
+        step = "close";
         co_await close_fd(std::move(fd));
+        step = "rename";
         co_await rename_op(temporary.c_str(), path.c_str());
+    } catch (const std::system_error& error) {
+        const bool renaming = step == std::string_view("rename");
+        failure = std::make_exception_ptr(os_error(
+            error.code(), step, renaming ? temporary.native() + " to " + path.native() : temporary_for(temporary, path)));
     } catch (...) {
         failure = std::current_exception();
     }

@@ -34,6 +34,7 @@
 #include "../thread_pool.hpp"
 #include "../time.hpp"
 #include "descriptor.hpp"
+#include "system_error.hpp"
 
 namespace sluice::detail {
 
@@ -116,17 +117,12 @@ inline socklen_t parse_ip_port(std::string_view text, sockaddr_storage& storage)
     return parse_ip(host, static_cast<std::uint16_t>(port), storage);
 }
 
-[[nodiscard]] inline std::system_error socket_error(int error, const char* what) {
-    return std::system_error(error, std::system_category(), what);
-}
-[[noreturn]] inline void throw_errno(const char* what) { throw socket_error(errno, what); }
-
 // --- sockets -------------------------------------------------------------------------------------
 
 /// A new TCP socket, close-on-exec. Created synchronously: socket(2) never blocks.
 inline unique_fd open_tcp_socket(int family) {
     unique_fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
-    if (!fd) throw_errno("sluice: socket");
+    if (!fd) throw_errno("socket");
     return fd;
 }
 
@@ -134,14 +130,14 @@ inline unique_fd open_tcp_socket(int family) {
 /// not held back by Nagle's algorithm waiting for the peer's delayed ACK.
 inline void set_nodelay(int fd, bool on) {
     const int value = on ? 1 : 0;
-    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) != 0) throw_errno("sluice: setsockopt(TCP_NODELAY)");
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) != 0) throw_errno("setsockopt(TCP_NODELAY)");
 }
 
 // --- operations (each names its man page) -------------------------------------------------------
 
 /// One recv(2): bytes received, 0 at end of stream. @see recv(2), io_uring_prep_recv(3)
 inline auto recv_some(int fd, std::span<std::byte> buffer) noexcept {
-    return make_io_size_awaitable("sluice: recv", [fd, data = buffer.data(), size = io_chunk(buffer.size())](
+    return make_io_size_awaitable("recv", [fd, data = buffer.data(), size = io_chunk(buffer.size())](
                                                       io_uring_sqe& sqe) noexcept {
         io_uring_prep_recv(&sqe, fd, data, size, 0);
     });
@@ -150,7 +146,7 @@ inline auto recv_some(int fd, std::span<std::byte> buffer) noexcept {
 /// One send(2) with MSG_NOSIGNAL: a peer that is gone gives EPIPE, never SIGPIPE.
 /// @see send(2), io_uring_prep_send(3)
 inline auto send_some(int fd, std::span<const std::byte> buffer) noexcept {
-    return make_io_size_awaitable("sluice: send", [fd, data = buffer.data(), size = io_chunk(buffer.size())](
+    return make_io_size_awaitable("send", [fd, data = buffer.data(), size = io_chunk(buffer.size())](
                                                       io_uring_sqe& sqe) noexcept {
         io_uring_prep_send(&sqe, fd, data, size, MSG_NOSIGNAL);
     });
@@ -218,7 +214,7 @@ task<Stream> accept_stream(int listen_fd, std::uint64_t* backoffs) {
     for (;;) {
         int error = 0;
         try {
-            const int fd = co_await make_io_awaitable("sluice: accept", [listen_fd](io_uring_sqe& sqe) noexcept {
+            const int fd = co_await make_io_awaitable("accept", [listen_fd](io_uring_sqe& sqe) noexcept {
                 io_uring_prep_accept(&sqe, listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
             });
             Stream stream(fd);
@@ -246,10 +242,11 @@ template <class Stream, class Endpoint>
 task<Stream> connect_stream(Endpoint remote) {
     Stream stream(open_tcp_socket(remote.family()).release());
     const int fd = stream.native_handle();
-    co_await make_io_awaitable("sluice: connect", [fd, address = remote.data(), size = remote.size()](
-                                                      io_uring_sqe& sqe) noexcept {
-        io_uring_prep_connect(&sqe, fd, address, size);
-    });
+    co_await naming_failure(make_io_awaitable("connect", [fd, address = remote.data(), size = remote.size()](
+                                                          io_uring_sqe& sqe) noexcept {
+                                io_uring_prep_connect(&sqe, fd, address, size);
+                            }),
+                            "connect", [&remote] { return remote.to_string(); });
     set_nodelay(fd, true);
     co_return stream;
 }
@@ -280,8 +277,8 @@ std::vector<Endpoint> resolve_blocking(std::string host, std::uint16_t port) {
     const std::string service = std::to_string(port);
     addrinfo* list = nullptr;
     const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
-    if (rc == EAI_SYSTEM) throw std::system_error(errno, std::system_category(), "sluice: getaddrinfo " + host);
-    if (rc != 0) throw std::system_error(rc, gai_category(), "sluice: getaddrinfo " + host);
+    if (rc == EAI_SYSTEM) throw_errno("getaddrinfo", host);
+    if (rc != 0) throw os_error(std::error_code(rc, gai_category()), "getaddrinfo", host);
     const std::unique_ptr<addrinfo, void (*)(addrinfo*)> owner(list, ::freeaddrinfo);
     std::vector<Endpoint> endpoints;
     for (const addrinfo* entry = list; entry != nullptr; entry = entry->ai_next) {
@@ -307,7 +304,7 @@ task<std::vector<Endpoint>> resolve_endpoints(std::string host, std::uint16_t po
 /// endpoint's error when none does.
 template <class Stream, class Endpoint>
 task<Stream> connect_host(std::string host, std::uint16_t port) {
-    const std::vector<Endpoint> candidates = co_await resolve_endpoints<Endpoint>(std::move(host), port);
+    const std::vector<Endpoint> candidates = co_await resolve_endpoints<Endpoint>(host, port);
     std::exception_ptr last_error;
     for (const Endpoint& candidate : candidates) {
         try {
@@ -317,7 +314,7 @@ task<Stream> connect_host(std::string host, std::uint16_t port) {
         }
     }
     if (last_error) std::rethrow_exception(last_error);
-    throw std::system_error(EAI_NONAME, gai_category(), "sluice: connect: no address");
+    throw os_error(std::error_code(EAI_NONAME, gai_category()), "connect", host);
 }
 
 }  // namespace sluice::detail
