@@ -81,38 +81,27 @@ void print_list(const std::vector<std::uint64_t>& values) {
     std::printf("]\n");
 }
 
-bool parse(int argc, char** argv, int& u, double& scale) {
-    for (int k = 1; k < argc; ++k) {
-        const std::string_view arg = argv[k];
-        if (k + 1 >= argc) return false;  // every option takes a value
-        const char* value = argv[++k];
-        if (arg == "-u") {
-            char* end = nullptr;
-            errno = 0;
-            const long n = std::strtol(value, &end, 10);
-            // 2**63 is the largest power a uint64_t holds
-            if (end == value || *end != '\0' || errno != 0 || n < 0 || n > 64) return false;
-            u = static_cast<int>(n);
-        } else if (arg == "--scale") {
-            if (!parse_scale(value, scale)) return false;
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
+constexpr const char* help =
+    "usage: async_generator [-h] [-u COUNT] [--scale FACTOR]\n"
+    "  -h, --help       show this help and exit\n"
+    "  -u COUNT         how many powers of two to generate, 0..64 (default 10)\n"
+    "  --scale FACTOR   multiply every sleep by FACTOR >= 0 (default 1: 0.1 s)\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
     int u = 10;
     double scale = 1.0;
-    if (!parse(argc, argv, u, scale)) {
-        std::fputs("usage: async_generator [-u COUNT] [--scale FACTOR]\n"
-                   "  -u COUNT         how many powers of two to generate, 0..64 (default 10)\n"
-                   "  --scale FACTOR   multiply every sleep by FACTOR >= 0 (default 1: 0.1 s)\n",
-                   stderr);
-        return 1;
+    if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
+            if (line.is("-u", "")) {
+                u = static_cast<int>(line.integer(0, 64));  // 2**63 is the largest power a uint64_t holds
+            } else if (line.is("", "--scale")) {
+                scale = line.scale();
+            } else {
+                line.unrecognized();
+            }
+        })) {
+        return *exit_status;
     }
     const auto [g, f] = sluice::run(main_task(u, scale));
     print_list(g);

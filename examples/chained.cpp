@@ -106,40 +106,32 @@ sluice::task<> main_task(const options& opts) {
     co_await sluice::gather(std::move(chains));
 }
 
-bool parse(int argc, char** argv, options& opts) {
-    for (int k = 1; k < argc; ++k) {
-        const std::string_view arg = argv[k];
-        const bool is_option = arg == "-s" || arg == "--seed" || arg == "--scale";
-        const char* value = is_option ? (k + 1 < argc ? argv[++k] : nullptr) : argv[k];
-        if (value == nullptr) return false;
-        if (arg == "-s" || arg == "--seed") {
-            if (!parse_seed(value, opts.seed)) return false;
-        } else if (arg == "--scale") {
-            if (!parse_scale(value, opts.scale)) return false;
-        } else {
-            char* end = nullptr;
-            errno = 0;
-            const long n = std::strtol(value, &end, 10);  // like Python's int(arg); "-3" is a number
-            if (end == value || *end != '\0' || errno != 0 || n < INT_MIN || n > INT_MAX) return false;
-            opts.args.push_back(static_cast<int>(n));
-        }
+constexpr const char* help =
+    "usage: chained [-h] [-s SEED] [--scale FACTOR] [N...]\n"
+    "  N...              the chains to run (default 9 6 3)\n"
+    "  -h, --help        show this help and exit\n"
+    "  -s, --seed SEED   seed of the random streams (default 444)\n"
+    "  --scale FACTOR    multiply every sleep by FACTOR >= 0 (default 1)\n";
+
+void parse_word(args::command_line& line, options& opts) {
+    if (args::seed_or_scale(line, opts.seed, opts.scale)) {
+        return;
     }
-    if (opts.args.empty()) opts.args = {9, 6, 3};
-    return true;
+    if (line.is_option()) {
+        line.unrecognized();
+    } else {
+        line.positional("N");  // like Python's int(arg); "-3" is a number
+        opts.args.push_back(static_cast<int>(line.integer(INT_MIN, INT_MAX)));
+    }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     options opts;
-    if (!parse(argc, argv, opts)) {
-        std::fputs("usage: chained [-s SEED] [--scale FACTOR] [N...]\n"
-                   "  N...              the chains to run (default 9 6 3)\n"
-                   "  -s, --seed SEED   seed of the random streams (default 444)\n"
-                   "  --scale FACTOR    multiply every sleep by FACTOR >= 0 (default 1)\n",
-                   stderr);
-        return 1;
-    }
+    const auto each = [&](args::command_line& line) { parse_word(line, opts); };
+    if (const auto exit_status = args::parse(argc, argv, help, each)) return *exit_status;
+    if (opts.args.empty()) opts.args = {9, 6, 3};
     const auto start = std::chrono::steady_clock::now();
     sluice::run(main_task(opts));
     std::printf("Program finished in %0.2f seconds.\n", seconds_since(start));

@@ -16,6 +16,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "support/arguments.hpp"
+
 using namespace std::chrono_literals;
 
 sluice::task<> count() {
@@ -26,7 +28,13 @@ sluice::task<> count() {
 
 sluice::task<> main_task() { co_await sluice::gather(count(), count(), count()); }
 
-int main() {
+int main(int argc, char** argv) {
+    constexpr const char* help =
+        "usage: count_async [-h]\n"
+        "Three tasks print One, sleep 1 s, print Two (RealPython's countasync.py).\n"
+        "  -h, --help   show this help and exit\n";
+    const auto each = [](args::command_line& line) { line.unrecognized(); };
+    if (const auto exit_status = args::parse(argc, argv, help, each)) return *exit_status;
     const auto start = std::chrono::steady_clock::now();
     sluice::run(main_task());
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;

@@ -64,6 +64,8 @@
 #include <system_error>
 #include <vector>
 
+#include "support/arguments.hpp"
+
 namespace {
 
 struct options {
@@ -218,30 +220,29 @@ sluice::task<int> main_task(const options& opts) {
 
 int main(int argc, char** argv) {
     options opts;
-    bool ok = true;
-    for (int i = 1; i < argc && ok; ++i) {
-        const std::string_view arg = argv[i];
-        if ((arg == "-m" || arg == "--max_req") && i + 1 < argc) {
-            char* end = nullptr;
-            const long n = std::strtol(argv[++i], &end, 10);
-            ok = *argv[i] != '\0' && *end == '\0' && n >= 1 && n <= 10000;
-            opts.max_req = static_cast<int>(n);
-        } else if ((arg == "-o" || arg == "--output") && i + 1 < argc && *argv[i + 1] != '\0') {
-            opts.outfile = argv[++i];
-        } else if (!arg.empty() && arg.front() != '-' && opts.urlfile.empty()) {
-            opts.urlfile = arg;
-        } else {
-            ok = false;
-        }
+    constexpr const char* help =
+        "usage: crawl [-h] [-m N] [-o OUTFILE] URLFILE\n"
+        "Fetches every URL of URLFILE, at most N at once, and writes the links found (areq.py).\n"
+        "  URLFILE           http:// URLs, one per line\n"
+        "  -h, --help        show this help and exit\n"
+        "  -m, --max_req N   at most N URLs fetched at once, 1..10000 (default 20)\n"
+        "  -o, --output F    where the source<TAB>found lines go (default foundurls.txt)\n";
+    if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
+            if (line.is("-m", "--max_req")) {
+                opts.max_req = static_cast<int>(line.integer(1, 10000));
+            } else if (line.is("-o", "--output")) {
+                const std::string_view output = line.value();
+                if (output.empty()) line.bad_value(output, "a file name");
+                opts.outfile = output;
+            } else if (line.is_option() || !opts.urlfile.empty()) {
+                line.unrecognized();
+            } else {
+                opts.urlfile = line.positional("URLFILE");
+            }
+        })) {
+        return *exit_status;
     }
-    if (!ok || opts.urlfile.empty()) {
-        std::fputs("usage: crawl [-m N] [-o OUTFILE] URLFILE\n"
-                   "  URLFILE         http:// URLs, one per line\n"
-                   "  -m, --max_req N at most N URLs fetched at once (default 20)\n"
-                   "  -o, --output F  where the source<TAB>found lines go (default foundurls.txt)\n",
-                   stderr);
-        return 1;
-    }
+    if (opts.urlfile.empty()) return args::usage_failure(argv, "the following argument is required: URLFILE");
     try {
         return sluice::run(main_task(opts));
     } catch (const std::exception& e) {

@@ -24,7 +24,7 @@
 // and then closes its socket. A client that fails (reset, ...) ends its handler only: the error is
 // reported and the server goes on.
 //
-// Usage: echo_server [--port P] [--host ADDRESS] [--once N]
+// Usage: echo_server [-h] [--port P] [--host ADDRESS] [--once N]
 //   --port P      port to listen on (default 8888; 0 picks a free port, printed on the first line)
 //   --host ADDR   numeric address to listen on (default 127.0.0.1)
 //   --once N      stop accepting after N clients, exit once they have all been served (for tests)
@@ -43,6 +43,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/arguments.hpp"
+
 namespace {
 
 struct options {
@@ -51,48 +53,29 @@ struct options {
     long long once = 0;  // 0: serve forever
 };
 
-void usage() {
-    std::fputs("usage: echo_server [--port P] [--host ADDRESS] [--once N]\n"
-               "  --port P      port to listen on (default 8888; 0 picks a free port)\n"
-               "  --host ADDR   numeric address to listen on (default 127.0.0.1)\n"
-               "  --once N      exit after N clients have been served (N >= 1)\n",
-               stderr);
-}
+constexpr const char* help =
+    "usage: echo_server [-h] [--port P] [--host ADDRESS] [--once N]\n"
+    "  -h, --help    show this help and exit\n"
+    "  --port P      port to listen on, 0..65535 (default 8888; 0 picks a free port)\n"
+    "  --host ADDR   numeric address to listen on (default 127.0.0.1)\n"
+    "  --once N      exit after N clients have been served (N >= 1)\n";
 
-std::optional<long long> parse_number(const char* text, long long low, long long high) {
-    char* end = nullptr;
-    errno = 0;
-    const long long value = std::strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < low || value > high) return std::nullopt;
-    return value;
-}
-
-std::optional<options> parse(int argc, char** argv) {
-    options result;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (i + 1 >= argc) return std::nullopt;
-        const char* value = argv[++i];
-        if (arg == "--port") {
-            const auto port = parse_number(value, 0, 65535);
-            if (!port) return std::nullopt;
-            result.port = static_cast<std::uint16_t>(*port);
-        } else if (arg == "--host") {
-            result.host = value;
-        } else if (arg == "--once") {
-            const auto once = parse_number(value, 1, 1'000'000'000);
-            if (!once) return std::nullopt;
-            result.once = *once;
-        } else {
-            return std::nullopt;
+void parse_word(args::command_line& line, options& opts) {
+    if (line.is("", "--port")) {
+        opts.port = static_cast<std::uint16_t>(line.integer(0, 65535));
+    } else if (line.is("", "--host")) {
+        const std::string_view host = line.value();
+        try {
+            (void)sluice::endpoint(host, 0);  // numeric address only
+        } catch (const std::invalid_argument&) {
+            line.bad_value(host, "a numeric IPv4 or IPv6 address");
         }
+        opts.host = host;
+    } else if (line.is("", "--once")) {
+        opts.once = line.integer(1, 1'000'000'000);
+    } else {
+        line.unrecognized();
     }
-    try {
-        (void)sluice::endpoint(result.host, result.port);  // numeric address only
-    } catch (const std::invalid_argument&) {
-        return std::nullopt;
-    }
-    return result;
 }
 
 void say(const std::string& line) {
@@ -139,13 +122,11 @@ sluice::task<> serve(options opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::optional<options> opts = parse(argc, argv);
-    if (!opts) {
-        usage();
-        return 1;
-    }
+    options opts;
+    const auto each = [&](args::command_line& line) { parse_word(line, opts); };
+    if (const auto exit_status = args::parse(argc, argv, help, each)) return *exit_status;
     try {
-        sluice::run(serve(*opts));
+        sluice::run(serve(opts));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "echo_server: %s\n", e.what());
         return 1;

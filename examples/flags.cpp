@@ -29,19 +29,22 @@
 //   error   a fixed set of codes fail: FNV-1a-32 of the two ASCII letters, mod 100: 0-9 -> 404 Not
 //           Found, 10-19 -> 500 Internal Server Error (so the counts are exact); plus the delay
 // The client downloads with at most -m requests in flight (a semaphore) and takes results through
-// as_completed; each flag is saved with sluice::write_file into -d DIR (default: a new temp dir).
+// as_completed; each flag is saved with sluice::write_file into -d DIR, or else into a temporary
+// directory that flags creates and removes at exit (it says which at the start).
 //
-// Usage: flags [-m N] [-l N] [-s plain|delay|error] [-v] [-a | -e] [-d DIR] [--port N]
+// Usage: flags [-h] [-m N] [-l N] [-s plain|delay|error] [-v] [-a | -e] [-d DIR] [--port N]
 //              [--scale X] [--seed N] [--check] [CC ...]
 
 #include <sluice/sluice.hpp>
 
 #include "support/http_client.hpp"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -52,6 +55,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "support/arguments.hpp"
@@ -242,7 +246,6 @@ sluice::task<int> main_task(const options& opts, const std::vector<std::string>&
     }
     const std::size_t concurrency = std::min<std::size_t>(opts.max_req, cc_list.size());
     std::printf("%zu concurrent connection%s will be used.\n", concurrency, concurrency == 1 ? "" : "s");
-    if (opts.verbose) std::printf("Saving to %s\n", opts.dir.c_str());
     std::fflush(stdout);
 
     const auto start = std::chrono::steady_clock::now();
@@ -308,69 +311,66 @@ sluice::task<int> main_task(const options& opts, const std::vector<std::string>&
     co_return rc;
 }
 
-bool parse_args(int argc, char** argv, options& opts) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        const auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-        const auto number = [&](long long lo, long long hi, long long& out) {
-            const char* text = value();
-            if (text == nullptr || *text == '\0') return false;
-            char* end = nullptr;
-            out = std::strtoll(text, &end, 10);
-            return *end == '\0' && out >= lo && out <= hi;
-        };
-        long long n = 0;
-        if (arg == "-m" || arg == "--max_req") {
-            if (!number(1, 1000, n)) return false;
-            opts.max_req = static_cast<int>(n);
-        } else if (arg == "-l" || arg == "--limit") {
-            if (!number(1, 1000000, n)) return false;
-            opts.limit = static_cast<std::size_t>(n);
-        } else if (arg == "-s" || arg == "--server") {
-            const char* text = value();
-            if (text == nullptr) return false;
-            const std::string_view name = text;
-            if (name == "plain" || name == "local" || name == "LOCAL") {
-                opts.server = mode::plain;
-            } else if (name == "delay" || name == "DELAY") {
-                opts.server = mode::delay;
-            } else if (name == "error" || name == "ERROR") {
-                opts.server = mode::error;
-            } else {
-                return false;
-            }
-        } else if (arg == "-v" || arg == "--verbose") {
-            opts.verbose = true;
-        } else if (arg == "-a" || arg == "--all") {
-            opts.all = true;
-        } else if (arg == "-e" || arg == "--every") {
-            opts.every = true;
-        } else if (arg == "--check") {
-            opts.check = true;
-        } else if (arg == "-d" || arg == "--dir") {
-            const char* text = value();
-            if (text == nullptr || *text == '\0') return false;
-            opts.dir = text;
-        } else if (arg == "--port") {
-            if (!number(0, 65535, n)) return false;
-            opts.port = static_cast<std::uint16_t>(n);
-        } else if (arg == "--seed") {
-            if (!number(0, 0x7fffffffffffffffLL, n)) return false;
-            opts.seed = static_cast<unsigned long long>(n);
-        } else if (arg == "--scale") {
-            if (!parse_scale(value(), opts.scale)) return false;
-        } else if (!arg.empty() && arg.front() != '-' && arg.size() <= 2) {
-            std::string cc(arg);
-            for (char& c : cc) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-            if (!std::all_of(cc.begin(), cc.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) return false;
-            opts.codes.push_back(cc);
-        } else {
-            return false;
+constexpr const char* help =
+    "usage: flags [-h] [-m N] [-l N] [-s plain|delay|error] [-v] [-a | -e] [-d DIR] [--port N]\n"
+    "             [--scale X] [--seed N] [--check] [CC ...]\n"
+    "Downloads flags from an in-process HTTP server, at most N at a time (Fluent Python's flags2).\n"
+    "  CC                 country code AA..ZZ, or one letter A..Z for all 26 codes it starts\n"
+    "                     (default, and -a/--all: the 20 most populous countries)\n"
+    "  -h, --help         show this help and exit\n"
+    "  -e, --every        every code AA..ZZ (676)\n"
+    "  -l, --limit N      only the first N codes (N >= 1)\n"
+    "  -m, --max_req N    at most N concurrent requests, 1..1000 (default 5)\n"
+    "  -s, --server MODE  plain, delay (0.1-0.5 s per request) or error (fixed 404s and 500s)\n"
+    "  -v, --verbose      one line per code instead of a progress bar\n"
+    "  -d, --dir DIR      where to save the flags (default: a new temporary directory, removed at exit)\n"
+    "  --port N           server port (default 0: any free port)\n"
+    "  --scale X          multiply the server's delays by X >= 0 (default 1)\n"
+    "  --seed N           seed of the server's delays (default 444)\n"
+    "  --check            read the saved flags back and compare them with the served bytes\n";
+
+/// One word of the command line into `opts` (see examples/support/arguments.hpp).
+void parse_word(args::command_line& line, options& opts) {
+    if (line.is("-m", "--max_req")) {
+        opts.max_req = static_cast<int>(line.integer(1, 1000));
+    } else if (line.is("-l", "--limit")) {
+        opts.limit = static_cast<std::size_t>(line.integer(1, 1000000));
+    } else if (line.is("-s", "--server")) {
+        // flags2 spells the modes LOCAL, DELAY, ERROR: accepted too.
+        constexpr mode modes[] = {mode::plain, mode::delay, mode::error, mode::plain,
+                                  mode::plain, mode::delay, mode::error};
+        opts.server = modes[line.choice("plain|delay|error|local|LOCAL|DELAY|ERROR")];
+    } else if (line.is("-v", "--verbose")) {
+        opts.verbose = true;
+    } else if (line.is("-a", "--all")) {
+        if (opts.every) line.not_allowed("not allowed with argument -e/--every");
+        opts.all = true;
+    } else if (line.is("-e", "--every")) {
+        if (opts.all) line.not_allowed("not allowed with argument -a/--all");
+        opts.every = true;
+    } else if (line.is("", "--check")) {
+        opts.check = true;
+    } else if (line.is("-d", "--dir")) {
+        const std::string_view dir = line.value();
+        if (dir.empty()) line.bad_value(dir, "a directory");
+        opts.dir = dir;
+    } else if (line.is("", "--port")) {
+        opts.port = static_cast<std::uint16_t>(line.integer(0, 65535));
+    } else if (line.is("", "--seed")) {
+        opts.seed = static_cast<unsigned long long>(line.integer(0, 0x7fffffffffffffffLL));
+    } else if (line.is("", "--scale")) {
+        opts.scale = line.scale();
+    } else if (line.is_option()) {
+        line.unrecognized();
+    } else {
+        std::string cc(line.positional("CC"));
+        for (char& c : cc) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        const bool letters = std::all_of(cc.begin(), cc.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+        if (cc.empty() || cc.size() > 2 || !letters) {
+            line.bad_value(line.word(), "a country code AA..ZZ or a letter A..Z");
         }
+        opts.codes.push_back(cc);
     }
-    if (opts.all && opts.every) return false;
-    if ((opts.all || opts.every) && !opts.codes.empty()) return false;
-    return true;
 }
 
 // flags2_common.expand_cc_args
@@ -395,35 +395,51 @@ std::vector<std::string> expand_codes(const options& opts) {
     return out;
 }
 
+/// A directory flags made for itself (no -d): removed with everything in it when flags ends, so
+/// runs leave nothing behind in /tmp.
+class own_temporary_directory {
+public:
+    own_temporary_directory() = default;
+    own_temporary_directory(const own_temporary_directory&) = delete;
+    own_temporary_directory& operator=(const own_temporary_directory&) = delete;
+    ~own_temporary_directory() {
+        std::error_code ignored;
+        if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+    }
+    /// Creates $TMPDIR/sluice-flags-XXXXXX (mkdtemp(3)) and yields it.
+    const std::filesystem::path& create() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "sluice-flags-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            throw std::system_error(errno, std::system_category(), "mkdtemp " + pattern);
+        }
+        path_ = pattern;
+        return path_;
+    }
+
+private:
+    std::filesystem::path path_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
     options opts;
-    if (!parse_args(argc, argv, opts)) {
-        std::fputs(
-            "usage: flags [-m N] [-l N] [-s plain|delay|error] [-v] [-a | -e] [-d DIR] [--port N]\n"
-            "             [--scale X] [--seed N] [--check] [CC ...]\n"
-            "  CC                 country code AA..ZZ, or one letter A..Z for all 26 codes it starts\n"
-            "                     (default, and -a/--all: the 20 most populous countries)\n"
-            "  -e, --every        every code AA..ZZ (676)\n"
-            "  -l, --limit N      only the first N codes (N >= 1)\n"
-            "  -m, --max_req N    at most N concurrent requests, 1..1000 (default 5)\n"
-            "  -s, --server MODE  plain, delay (0.1-0.5 s per request) or error (fixed 404s and 500s)\n"
-            "  -v, --verbose      one line per code instead of a progress bar\n"
-            "  -d, --dir DIR      where to save the flags (default: a new temporary directory)\n"
-            "  --port N           server port (default 0: any free port)\n"
-            "  --scale X          multiply the server's delays by X >= 0 (default 1)\n"
-            "  --seed N           seed of the server's delays (default 444)\n"
-            "  --check            read the saved flags back and compare them with the served bytes\n",
-            stderr);
-        return 1;
+    const auto each = [&](args::command_line& line) { parse_word(line, opts); };
+    if (const auto exit_status = args::parse(argc, argv, help, each)) return *exit_status;
+    if ((opts.all || opts.every) && !opts.codes.empty()) {
+        return args::usage_failure(argv, "argument CC: not allowed with argument -a/--all or -e/--every");
     }
     const std::vector<std::string> cc_list = expand_codes(opts);
     try {
+        own_temporary_directory temporary;
         if (opts.dir.empty()) {
-            opts.dir = std::filesystem::temp_directory_path() / ("sluice-flags-" + std::to_string(::getpid()));
+            opts.dir = temporary.create();
+            std::printf("Saving to %s (a temporary directory, removed at exit; -d DIR keeps the files)\n",
+                        opts.dir.c_str());
+        } else {
+            std::filesystem::create_directories(opts.dir);
+            std::printf("Saving to %s\n", opts.dir.c_str());
         }
-        std::filesystem::create_directories(opts.dir);
         server_state state{opts.server, opts.scale, std::mt19937_64(opts.seed)};
         sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint("127.0.0.1", opts.port), 1024);
         return sluice::run(main_task(opts, cc_list, listener, state));

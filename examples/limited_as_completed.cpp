@@ -18,8 +18,10 @@
 #include <sluice/sluice.hpp>
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
-#include <cstdlib>
+
+#include "support/arguments.hpp"
 
 sluice::task<int> job(int n) {
     std::printf("Starting %d\n", n);
@@ -39,11 +41,19 @@ sluice::task<> main_task(int count, int limit) {
 }
 
 int main(int argc, char** argv) {
-    const int count = argc > 1 ? std::atoi(argv[1]) : 100;
-    const int limit = argc > 2 ? std::atoi(argv[2]) : 10;
-    if (count < 1 || limit < 1) {
-        std::fputs("usage: limited_as_completed [count >= 1 [limit >= 1]]\n", stderr);
-        return 1;
+    constexpr const char* help =
+        "usage: limited_as_completed [-h] [count [limit]]\n"
+        "  count        jobs to run, >= 1 (default 100)\n"
+        "  limit        jobs in flight at most, >= 1 (default 10)\n"
+        "  -h, --help   show this help and exit\n";
+    long long values[2] = {100, 10};
+    int given = 0;
+    if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
+            if (line.is_option() || given == 2) line.unrecognized();
+            line.positional(given == 0 ? "count" : "limit");
+            values[given++] = line.integer(1, INT_MAX);
+        })) {
+        return *exit_status;
     }
-    sluice::run(main_task(count, limit));
+    sluice::run(main_task(static_cast<int>(values[0]), static_cast<int>(values[1])));
 }

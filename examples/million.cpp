@@ -36,7 +36,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string_view>
+
+#include "support/arguments.hpp"
 
 namespace {
 
@@ -84,31 +87,34 @@ sluice::task<totals> print_doubles(long long limit, long long count, std::chrono
     co_return seen;
 }
 
-bool parse(const char* text, long long min, long long& out) {
-    char* end = nullptr;
-    errno = 0;
-    const long long value = std::strtoll(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || value < min) return false;
-    out = value;
-    return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     long long limit = 100'000;
     long long count = 1'000'000;
     long long sleep_ms = 1000;
-    const bool ok = argc <= 4 && (argc <= 1 || parse(argv[1], 1, limit)) && (argc <= 2 || parse(argv[2], 0, count)) &&
-                    (argc <= 3 || parse(argv[3], 0, sleep_ms)) && count <= 1'000'000'000 &&
-                    sleep_ms <= 3'600'000;
-    if (!ok) {
-        std::fputs("usage: million [limit [count [sleep_ms]]]\n"
-                   "  limit      tasks in flight at most, >= 1 (default 100000)\n"
-                   "  count      tasks in all, 0..1e9 (default 1000000)\n"
-                   "  sleep_ms   how long each task sleeps (default 1000)\n",
-                   stderr);
-        return 1;
+    constexpr const char* help =
+        "usage: million [-h] [limit [count [sleep_ms]]]\n"
+        "  limit        tasks in flight at most, >= 1 (default 100000)\n"
+        "  count        tasks in all, 0..1000000000 (default 1000000)\n"
+        "  sleep_ms     how long each task sleeps, 0..3600000 (default 1000)\n"
+        "  -h, --help   show this help and exit\n";
+    int given = 0;
+    if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
+            if (line.is_option() || given == 3) line.unrecognized();
+            if (given == 0) {
+                line.positional("limit");
+                limit = line.integer(1, std::numeric_limits<long long>::max());
+            } else if (given == 1) {
+                line.positional("count");
+                count = line.integer(0, 1'000'000'000);
+            } else {
+                line.positional("sleep_ms");
+                sleep_ms = line.integer(0, 3'600'000);
+            }
+            ++given;
+        })) {
+        return *exit_status;
     }
     const std::chrono::milliseconds sleep(sleep_ms);
     const long baseline_kib = status_kib("VmRSS");

@@ -150,48 +150,30 @@ sluice::task<> main_task(options opts) {
     }
 }
 
-bool parse_int(const char* value, int min, int& out) {
-    char* end = nullptr;
-    errno = 0;
-    const long n = std::strtol(value, &end, 10);
-    if (end == value || *end != '\0' || errno != 0 || n < min || n > 1'000'000) return false;
-    out = static_cast<int>(n);
-    return true;
-}
+constexpr const char* help =
+    "usage: queue [-h] [-p NPROD] [-c NCON] [-s SEED] [--scale FACTOR]\n"
+    "  -h, --help          show this help and exit\n"
+    "  -p, --nprod NPROD   number of producers, 0..1000000 (default 5)\n"
+    "  -c, --ncon NCON     number of consumers, 0..1000000 (default 10)\n"
+    "  -s, --seed SEED     seed of the random streams (default 444)\n"
+    "  --scale FACTOR      multiply every sleep by FACTOR >= 0 (default 1)\n";
 
-bool parse(int argc, char** argv, options& opts) {
-    for (int k = 1; k < argc; ++k) {
-        const std::string_view arg = argv[k];
-        if (k + 1 >= argc) return false;  // every option takes a value
-        const char* value = argv[++k];
-        if (arg == "-p" || arg == "--nprod") {
-            if (!parse_int(value, 0, opts.nprod)) return false;
-        } else if (arg == "-c" || arg == "--ncon") {
-            if (!parse_int(value, 0, opts.ncon)) return false;
-        } else if (arg == "-s" || arg == "--seed") {
-            if (!parse_seed(value, opts.seed)) return false;
-        } else if (arg == "--scale") {
-            if (!parse_scale(value, opts.scale)) return false;
-        } else {
-            return false;
-        }
+void parse_word(args::command_line& line, options& opts) {
+    if (line.is("-p", "--nprod")) {
+        opts.nprod = static_cast<int>(line.integer(0, 1'000'000));
+    } else if (line.is("-c", "--ncon")) {
+        opts.ncon = static_cast<int>(line.integer(0, 1'000'000));
+    } else if (!args::seed_or_scale(line, opts.seed, opts.scale)) {
+        line.unrecognized();
     }
-    return true;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     options opts;
-    if (!parse(argc, argv, opts)) {
-        std::fputs("usage: queue [-p NPROD] [-c NCON] [-s SEED] [--scale FACTOR]\n"
-                   "  -p, --nprod NPROD   number of producers (default 5)\n"
-                   "  -c, --ncon NCON     number of consumers (default 10)\n"
-                   "  -s, --seed SEED     seed of the random streams (default 444)\n"
-                   "  --scale FACTOR      multiply every sleep by FACTOR >= 0 (default 1)\n",
-                   stderr);
-        return 1;
-    }
+    const auto each = [&](args::command_line& line) { parse_word(line, opts); };
+    if (const auto exit_status = args::parse(argc, argv, help, each)) return *exit_status;
     const auto start = clock_type::now();
     try {
         sluice::run(main_task(opts));

@@ -76,32 +76,20 @@ sluice::task<std::vector<int>> main_task(options opts) {
     co_return co_await sluice::gather(std::move(calls));
 }
 
-bool parse(int argc, char** argv, options& opts) {
-    for (int k = 1; k < argc; ++k) {
-        const std::string_view arg = argv[k];
-        if (k + 1 >= argc) return false;  // every option takes a value
-        const char* value = argv[++k];
-        if (arg == "-s" || arg == "--seed") {
-            if (!parse_seed(value, opts.seed)) return false;
-        } else if (arg == "--scale") {
-            if (!parse_scale(value, opts.scale)) return false;
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
+constexpr const char* help =
+    "usage: rand [-h] [-s SEED] [--scale FACTOR]\n"
+    "  -h, --help        show this help and exit\n"
+    "  -s, --seed SEED   seed of the random streams (default 444)\n"
+    "  --scale FACTOR    multiply every sleep by FACTOR >= 0 (default 1)\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
     options opts;
-    if (!parse(argc, argv, opts)) {
-        std::fputs("usage: rand [-s SEED] [--scale FACTOR]\n"
-                   "  -s, --seed SEED   seed of the random streams (default 444)\n"
-                   "  --scale FACTOR    multiply every sleep by FACTOR >= 0 (default 1)\n",
-                   stderr);
-        return 1;
+    if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
+            if (!args::seed_or_scale(line, opts.seed, opts.scale)) line.unrecognized();
+        })) {
+        return *exit_status;
     }
     const std::vector<int> r = sluice::run(main_task(opts));
     std::printf("\n");

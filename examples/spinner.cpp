@@ -93,13 +93,15 @@ sluice::task<int> supervisor(double scale) {
 
 int main(int argc, char** argv) {
     double scale = 1.0;
-    bool ok = argc == 1;
-    if (argc == 3 && std::string_view(argv[1]) == "--scale") ok = parse_scale(argv[2], scale);
-    if (!ok) {
-        std::fputs("usage: spinner [--scale FACTOR]\n"
-                   "  --scale FACTOR   multiply every sleep by FACTOR >= 0 (default 1: 3 s)\n",
-                   stderr);
-        return 1;
+    constexpr const char* help =
+        "usage: spinner [-h] [--scale FACTOR]\n"
+        "  -h, --help       show this help and exit\n"
+        "  --scale FACTOR   multiply every sleep by FACTOR >= 0 (default 1: 3 s)\n";
+    if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
+            if (!line.is("", "--scale")) line.unrecognized();
+            scale = line.scale();
+        })) {
+        return *exit_status;
     }
     const int result = sluice::run(supervisor(scale));
     std::printf("Answer: %d\n", result);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Drives examples/flags (flags2 port, DESIGN §5 example 9) and checks its exact final report and
+"""Drives examples/flags (flags2 port; docs/design.md, "Examples") and checks its exact final report and
 the files it saved, computing the expectations independently of the program:
 
 - which codes are asked for (flags2_common.expand_cc_args: -e = AA..ZZ, -a = the 20 most populous);
@@ -7,7 +7,11 @@ the files it saved, computing the expectations independently of the program:
   10-19 -> 500 (the rule documented in examples/flags.cpp);
 - the bytes of each saved flag (re-derived here from the same recipe), compared on disk.
 
-Usage: flags_check.py PATH_TO_FLAGS SCENARIO    (SCENARIO: plain, error, delay, prefix)
+Scenario `tempdir` runs without -d, with TMPDIR pointing at a fresh directory: flags must say where
+it saves (a directory it created there) and leave that directory empty when it exits; --check
+compares the files before they go.
+
+Usage: flags_check.py PATH_TO_FLAGS SCENARIO    (SCENARIO: plain, error, delay, prefix, tempdir)
 """
 import os
 import re
@@ -51,7 +55,27 @@ SCENARIOS = {
     "delay": (["-s", "delay", "-l", "10", "-m", "5", "--scale", "0.01"], "delay", sorted(POP20)[:10]),
     "prefix": (["-s", "error", "--scale", "0", "-v", "B", "zw", "US"], "error",
                sorted({"B" + c for c in string.ascii_uppercase} | {"ZW", "US"})),
+    "tempdir": (["-s", "plain", "-a", "--check"], "plain", sorted(POP20)),
 }
+
+
+def check_own_temporary_directory(flags, args):
+    """flags without -d: it names the directory it made under $TMPDIR and removes it at exit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, TMPDIR=tmp)
+        proc = subprocess.run([flags, *args], capture_output=True, text=True, timeout=120, env=env)
+        sys.stdout.write(proc.stdout + proc.stderr)
+        failures = []
+        if proc.returncode != 0:
+            failures.append(f"exit status {proc.returncode}")
+        said = re.search(r"^Saving to (\S+) \(a temporary directory, removed at exit", proc.stdout, re.M)
+        if not said or not said.group(1).startswith(os.path.join(tmp, "sluice-flags-")):
+            failures.append(f"flags did not say it saves into a directory of its own under {tmp}")
+        if "Checked 20 saved files: all match." not in proc.stdout:
+            failures.append("the saved files were not all there before the exit")
+        if os.listdir(tmp):
+            failures.append(f"left behind in $TMPDIR: {os.listdir(tmp)}")
+    return failures
 
 
 def main():
@@ -61,6 +85,13 @@ def main():
     ok = sorted(cc for cc, s in statuses.items() if s == 200)
     nf = sum(1 for s in statuses.values() if s == 404)
     err = sum(1 for s in statuses.values() if s == 500)
+    if scenario == "tempdir":
+        failures = check_own_temporary_directory(flags, args)
+        if failures:
+            print("FAIL:\n" + "\n".join(failures))
+            return 1
+        print("flags_check tempdir: named its own directory and removed it")
+        return 0
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run([flags, *args, "-d", tmp], capture_output=True, text=True, timeout=120)
