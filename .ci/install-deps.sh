@@ -4,7 +4,8 @@
 #   .ci/install-deps.sh --if-missing  the same, only when one of the packages is not installed yet
 set -euo pipefail
 
-packages=(cmake ninja-build make pkg-config g++ clang libclang-rt-14-dev liburing-dev catch2 python3)
+# README.md's Requirements lists the same packages (test docs.check keeps the two lists equal).
+packages=(cmake ninja-build make pkg-config g++ clang libclang-rt-14-dev liburing-dev catch2 python3 git)
 
 if [[ "${1:-}" == "--if-missing" ]] && dpkg -s "${packages[@]}" >/dev/null 2>&1; then
     exit 0

@@ -1,5 +1,5 @@
-// asio_bench: the Boost.Asio (C++20 coroutines) twin of sluice_bench (DESIGN §6). Same arguments,
-// same RESULT line, peer=asio.
+// asio_bench: the Boost.Asio (C++20 coroutines) twin of sluice_bench (docs/design.md, "Benchmarks").
+// Same arguments, same RESULT line, peer=asio.
 //
 //   asio_bench w1 M L         M trivial tasks (one yield, return 2i), at most L in flight, each a
 //                             separate co_spawn; results in completion order (see bounded_sum)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""asyncio twin of sluice_bench (DESIGN section 6): same arguments, same RESULT line, peer=asyncio.
+"""asyncio twin of sluice_bench (docs/design.md, "Benchmarks"): same arguments, same RESULT line,
+peer=asyncio.
 
   asyncio_bench.py w1 M L         M trivial tasks (one `await asyncio.sleep(0)`, return 2i) from a lazy
                                   generator of coroutines, at most L in flight: the bpo-30782 igather

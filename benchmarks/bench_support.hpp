@@ -42,8 +42,8 @@ private:
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-/// Prints the RESULT line of DESIGN §6 for `peer` and returns the process exit status (non-zero
-/// when the checksum is wrong).
+/// Prints the RESULT line of docs/design.md, "Benchmarks", for `peer` and returns the process exit
+/// status (non-zero when the checksum is wrong).
 inline int report(const char* peer, const std::string& workload, const std::string& parameters, long long operations,
                   long long sum, long long expected, double wall_seconds) {
     const bool ok = sum == expected;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side tables of DESIGN section 6: sluice against Python asyncio and Boost.Asio.
+"""Side-by-side tables of docs/design.md, "Benchmarks": sluice against Python asyncio and Boost.Asio.
 
 Builds nothing. First:
     cmake --preset release && cmake --build --preset release
@@ -333,7 +333,7 @@ def main():
 
     elapsed = time.time() - started
     header = [
-        "## sluice vs asyncio vs Boost.Asio (DESIGN §6)",
+        "## sluice vs asyncio vs Boost.Asio (docs/design.md, \"Benchmarks\")",
         "",
         f"{args.runs} run(s) per system, interleaved; scale {scale:g}; {os.cpu_count()} CPUs, "
         f"{platform.platform()}, load average {load:.2f} at start; asyncio on Python {python_version} "

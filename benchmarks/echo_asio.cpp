@@ -1,4 +1,5 @@
-// echo_asio: the Boost.Asio (C++20 coroutines) twin of examples/echo_server for W5 (DESIGN §6).
+// echo_asio: the Boost.Asio (C++20 coroutines) twin of examples/echo_server for W5
+// (docs/design.md, "Benchmarks").
 //
 // Usage: echo_asio [--port P] [--host 127.0.0.1]
 //

@@ -1,4 +1,5 @@
-// echo_load: the W5 load generator (DESIGN §6): TCP echo over loopback, requests/s and latency.
+// echo_load: the W5 load generator (docs/design.md, "Benchmarks"): TCP echo over loopback,
+// requests/s and latency.
 //
 // Usage: echo_load --port P [--host 127.0.0.1] [--conns C] [--seconds D] [--size B] [--peer NAME]
 //

@@ -1,4 +1,4 @@
-// sluice_bench: one workload per invocation, one RESULT line per run (DESIGN §6).
+// sluice_bench: one workload per invocation, one RESULT line per run (docs/design.md, "Benchmarks").
 //
 //   sluice_bench w1 M L         M trivial tasks (one yield, return 2i) pulled lazily from a
 //                               generator, at most L in flight, results in completion order

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""W5 of DESIGN §6: TCP echo over loopback, requests/s and p99 latency at 1, 100, 1000 connections.
+"""W5 of docs/design.md, "Benchmarks": TCP echo over loopback, requests/s and p99 latency at 1, 100,
+1000 connections.
 
 Runs the servers one at a time, interleaved (sluice, asio, sluice, asio, ...), each started fresh
 on 127.0.0.1 port 0 for every run; against each, echo_load (one C++ client, the same for every

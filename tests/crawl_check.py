@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Drives examples/crawl against a local http.server (areq.py port, DESIGN §5 example 10).
+"""Drives examples/crawl against a local http.server (areq.py port; docs/design.md, "Examples").
 
 Serves a generated page set from a ThreadingHTTPServer on 127.0.0.1 (port 0, in a thread), writes
 a URL file (the pages, one missing page -> 404, one URL to a closed port -> connection refused),

@@ -226,7 +226,7 @@ using job_result_t = std::conditional_t<std::is_lvalue_reference_v<std::invoke_r
 /// `co_await to_thread(fn, args...)` and `co_await pool.submit(fn, args...)`: `Fn` and `Args` are
 /// the decayed types; the callable is invoked once, as `std::invoke(std::move(fn), std::move(args)...)`.
 ///
-/// Cancellation (a cancellation point; see DESIGN "Time and cancellation"):
+/// Cancellation (a cancellation point; see docs/design.md, "Cancellation"):
 ///  - a cancel pending when the job would be submitted: `cancelled_error` at once, nothing runs;
 ///  - a cancel while the job is queued: it is removed from the pool and never runs; the waiter
 ///    gets `cancelled_error` on the next loop turn;
