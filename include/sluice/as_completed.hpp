@@ -94,7 +94,7 @@ private:
 }  // namespace detail
 
 /// Results of `source`'s awaitables in completion order, at most `limit` in flight.
-template <std::ranges::input_range Source>
+template <awaitable_range Source>
 auto limited_as_completed(Source&& source, std::ptrdiff_t limit) {
     const std::size_t checked = detail::checked_limit(limit, "sluice::limited_as_completed");
     return detail::completion_range<detail::stored_source_t<Source>>(std::forward<Source>(source), checked);
@@ -103,7 +103,7 @@ auto limited_as_completed(Source&& source, std::ptrdiff_t limit) {
 /// Results of `source`'s awaitables in completion order, all started at once (asyncio.as_completed);
 /// still lazy: an infinite source is pulled as fast as items are consumed... and no faster than
 /// they start, so prefer limited_as_completed for those.
-template <std::ranges::input_range Source>
+template <awaitable_range Source>
 auto as_completed(Source&& source) {
     return detail::completion_range<detail::stored_source_t<Source>>(std::forward<Source>(source), detail::unlimited);
 }

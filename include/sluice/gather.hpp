@@ -106,6 +106,9 @@ decltype(auto) take_for_tuple(outcome<T>& out) {
 template <class T>
 using gathered_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
+/// gather() and gather(return_exceptions): nothing to wait for, so complete at once, no engine.
+inline task<std::tuple<>> gather_nothing() { co_return std::tuple<>{}; }
+
 template <bool Collect, class... Awaitables>
 auto gather_variadic(Awaitables... awaitables)
     -> task<std::conditional_t<Collect, std::tuple<result<await_result_t<Awaitables>>...>,
@@ -143,34 +146,42 @@ auto gather_variadic(Awaitables... awaitables)
 }  // namespace detail
 
 /// Awaits every awaitable concurrently; the tuple of their results, fail-fast.
-template <class... Awaitables>
-    requires(sizeof...(Awaitables) > 0 && !(std::ranges::input_range<std::remove_cvref_t<Awaitables>> || ...))
+template <awaitable... Awaitables>
+    requires(!(std::ranges::input_range<std::remove_cvref_t<Awaitables>> || ...))
 auto gather(Awaitables&&... awaitables) {
-    return detail::gather_variadic<false, detail::stored_awaitable_t<Awaitables>...>(std::forward<Awaitables>(awaitables)...);
+    if constexpr (sizeof...(Awaitables) == 0) {
+        return detail::gather_nothing();
+    } else {
+        return detail::gather_variadic<false, detail::stored_awaitable_t<Awaitables>...>(std::forward<Awaitables>(awaitables)...);
+    }
 }
 
 /// Like gather(a, b, ...), but a `result<T>` per child and nothing cancelled.
-template <class... Awaitables>
+template <awaitable... Awaitables>
     requires(!(std::ranges::input_range<std::remove_cvref_t<Awaitables>> || ...))
 auto gather(return_exceptions_t, Awaitables&&... awaitables) {
-    return detail::gather_variadic<true, detail::stored_awaitable_t<Awaitables>...>(std::forward<Awaitables>(awaitables)...);
+    if constexpr (sizeof...(Awaitables) == 0) {
+        return detail::gather_nothing();
+    } else {
+        return detail::gather_variadic<true, detail::stored_awaitable_t<Awaitables>...>(std::forward<Awaitables>(awaitables)...);
+    }
 }
 
 /// The results of a range of awaitables in source order, all at once (or at most `limit`).
-template <std::ranges::input_range Source>
+template <awaitable_range Source>
 auto gather(Source&& source) {
     return detail::make_gather_range<false>(std::forward<Source>(source), detail::unlimited);
 }
-template <std::ranges::input_range Source>
+template <awaitable_range Source>
 auto gather(Source&& source, std::ptrdiff_t limit) {
     const std::size_t checked = detail::checked_limit(limit, "sluice::gather");
     return detail::make_gather_range<false>(std::forward<Source>(source), checked);
 }
-template <std::ranges::input_range Source>
+template <awaitable_range Source>
 auto gather(return_exceptions_t, Source&& source) {
     return detail::make_gather_range<true>(std::forward<Source>(source), detail::unlimited);
 }
-template <std::ranges::input_range Source>
+template <awaitable_range Source>
 auto gather(return_exceptions_t, Source&& source, std::ptrdiff_t limit) {
     const std::size_t checked = detail::checked_limit(limit, "sluice::gather");
     return detail::make_gather_range<true>(std::forward<Source>(source), checked);

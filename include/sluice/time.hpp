@@ -40,7 +40,7 @@ template <class Rep, class Period>
 
 /// The awaitable's result, or `timeout_error` once `timeout` passed and the awaitable, cancelled,
 /// has finished. An rvalue awaitable is moved into the returned task; an lvalue one is referenced.
-template <class Awaitable, class Rep, class Period>
+template <awaitable Awaitable, class Rep, class Period>
 task<detail::await_result_t<Awaitable>> wait_for(Awaitable&& awaitable, std::chrono::duration<Rep, Period> timeout) {
     return detail::wait_for_stored<detail::stored_awaitable_t<Awaitable>>(
         std::forward<Awaitable>(awaitable), std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));

@@ -4,6 +4,7 @@
 
 #include <concepts>
 #include <coroutine>
+#include <ranges>
 #include <type_traits>
 #include <utility>
 
@@ -27,6 +28,29 @@ using awaiter_t = decltype(get_awaiter(std::declval<A>()));
 
 template <class A>
 using await_result_t = decltype(std::declval<awaiter_t<A>&>().await_resume());
+
+}  // namespace sluice::detail
+
+namespace sluice {
+
+/// What `co_await` accepts once `operator co_await` (member or free) has been applied: an object
+/// with `await_ready()` (convertible to bool) and `await_resume()`. The public entry points that
+/// take awaitables (gather, limited_as_completed, as_completed, igather, wait_for) are constrained
+/// on it, so a wrong argument fails at the caller's line with this concept named, not deep inside
+/// the engine.
+template <class A>
+concept awaitable = requires(detail::awaiter_t<A>& awaiter) {
+    { awaiter.await_ready() } -> std::convertible_to<bool>;
+    awaiter.await_resume();
+};
+
+/// An input range whose elements, taken out of it (`std::ranges::iter_move`), are awaitable.
+template <class R>
+concept awaitable_range = std::ranges::input_range<R> && awaitable<std::ranges::range_rvalue_reference_t<R>>;
+
+}  // namespace sluice
+
+namespace sluice::detail {
 
 /// How a coroutine parameter keeps an awaitable it was given: by value for an rvalue, by reference
 /// for an lvalue.

@@ -21,11 +21,15 @@
 //
 // TRICKY (lifetime): the engine lives on the heap and its owner (a range, an igather frame, a
 // gather frame) holds it through `engine_handle`. Items hold pointers to their slot's cancel
-// context, so slots never move (std::deque) and the engine may not die while an item runs. When the
-// owner goes away early, `abandon` cancels every running item and, if some are still running,
-// registers the engine with the loop as a root (so `run` waits for it); the last item to finish
-// then deletes the engine. Nothing is pulled after that, so the source's own state is never
-// touched again.
+// context, so slots never move (std::deque) and the engine may not die while an item runs.
+// Whenever an item (or the async puller) runs, the engine is registered with the loop as a root,
+// from the first start to the moment it is drained again, whoever owns it: so `run` never returns
+// while an item is alive (it cancels the roots left when the main task ends, and waits), even for
+// a range kept outside `run` or passed to the main task by value; and a drained engine holds no
+// link into the loop, so destroying its owner after `run` touches nothing of the dead loop. When
+// the owner goes away early, `abandon` cancels every running item; the last item to finish then
+// deletes the engine. Nothing is pulled after a stop, so the source's own state is never touched
+// again.
 
 #include <cstddef>
 #include <cstdint>
@@ -80,19 +84,29 @@ struct source_traits<async_generator<Item>> {
     using position = int;  // unused: an async generator keeps its own position
 };
 
+template <class S>
+struct async_generator_item {};
+template <class T>
+struct async_generator_item<async_generator<T>> {
+    using type = T;
+};
+
 /// A source the engine accepts: a range of awaitables, or an async generator of them.
 template <class S>
-concept engine_source = is_async_generator_v<std::remove_cvref_t<S>> || std::ranges::input_range<S>;
+concept engine_source =
+    awaitable_range<S> || (is_async_generator_v<std::remove_cvref_t<S>> &&
+                           awaitable<typename async_generator_item<std::remove_cvref_t<S>>::type>);
 
 /// How a face keeps a source: by reference when it was given an lvalue, else by value.
 template <class R>
 using stored_source_t = stored_awaitable_t<R>;
 
-/// The item task of a source that yielded an empty (moved-from) task: fails like awaiting it would.
+/// The item task of a source that yielded a task no one may enter (empty, or already being awaited):
+/// fails at that item like awaiting it would.
 template <class T>
-task<T> empty_item() {
+task<T> unenterable_item(const char* why) {
     co_await std::suspend_never{};
-    throw std::logic_error("sluice: a source yielded an empty task (default-constructed or moved-from)");
+    throw std::logic_error(why);
 }
 
 template <class Source>
@@ -141,11 +155,8 @@ public:
         abandoned_ = true;
         begin_stop();
         discard_unconsumed();
-        if (drained()) {
-            delete this;
-        } else {
-            loop_->adopt(*this);
-        }
+        // Drained: not registered with any loop (see after_change). Else the last finish deletes it.
+        if (drained()) delete this;
     }
 
     // root_node: run() cancels leftovers when the main task ends.
@@ -222,7 +233,8 @@ private:
     template <class Item>
     static item_task make_item(Item&& item) {
         if constexpr (is_task_v<std::remove_cvref_t<Item>>) {
-            if (!item.valid()) return empty_item<value_type>();
+            // The source keeps such a task: it may belong to the coroutine that awaits it.
+            if (const char* why = unenterable(item.handle())) return unenterable_item<value_type>(why);
         }
         return as_task(std::forward<Item>(item));
     }
@@ -231,6 +243,9 @@ private:
         if constexpr (async_source) {
             while (can_start()) {
                 std::optional<item_type> item = co_await source_.next();
+                // A stop (close, the consumer cancelled, a fail-fast error) may have come while the
+                // generator produced this item: it is destroyed unstarted, here.
+                if (stopping_) co_return;
                 if (!item) {
                     source_done_ = true;
                     co_return;
@@ -243,6 +258,7 @@ private:
     }
 
     void start_puller() {
+        going_live();
         puller_running_ = true;
         puller_ = pull_async();
         puller_context_ = cancel_context{};
@@ -264,6 +280,7 @@ private:
 
     /// Starts the item already placed in `s` (a slot just taken from acquire_slot).
     void start(slot& s) {
+        going_live();
         s.index = started_++;
         s.context = cancel_context{};
         s.running = true;
@@ -271,9 +288,22 @@ private:
         if (options_.ordered) outstanding_.push_back(&s);
         ++running_;
         auto handle = s.item.handle();
+        if (handle.done()) {
+            // A task that finished before it became an item: its result is delivered as it is,
+            // nothing is resumed (make_item already turned a task being awaited into an error).
+            (void)item_finished(s);
+            return;
+        }
         handle.promise().context = &s.context;
         handle.promise().listener = &s;
         handle.resume();  // runs until its first real suspension; may finish right here
+    }
+
+    /// Registers the engine with the loop when it goes from drained to running something.
+    void going_live() {
+        if (!drained()) return;
+        if (loop_ == nullptr) loop_ = &event_loop::current();
+        loop_->adopt(*this);
     }
 
     slot& acquire_slot() {
@@ -323,11 +353,9 @@ private:
     /// After an item or the puller finished: free the engine if it was abandoned and is drained,
     /// else refill and wake the consumer if it can now proceed.
     std::coroutine_handle<> after_change() noexcept {
+        if (drained()) loop_->release(*this);
         if (abandoned_) {
-            if (drained()) {
-                loop_->release(*this);
-                delete this;
-            }
+            if (drained()) delete this;
             return std::noop_coroutine();
         }
         try {

@@ -58,6 +58,20 @@ public:
     void unhandled_exception() noexcept { this->outcome_.set_error(std::current_exception()); }
 };
 
+/// Why a task cannot be entered (awaited, started as a combinator's item, run by wait_for), or
+/// nullptr. This is the one check every way into a task makes, so none of them resumes a finished
+/// frame or one that another coroutine is already running: an empty task, and an unfinished one that
+/// already has an awaiter (a continuation) or a watcher (a listener), cannot be entered. A finished
+/// task can: its result is delivered again, nothing is resumed.
+template <class Promise>
+[[nodiscard]] const char* unenterable(std::coroutine_handle<Promise> handle) noexcept {
+    if (!handle) return "sluice: awaiting an empty task (default-constructed or moved-from)";
+    if (!handle.done() && (handle.promise().continuation || handle.promise().listener)) {
+        return "sluice: awaiting a task that is already being awaited";
+    }
+    return nullptr;
+}
+
 /// Awaits a task: starts it (see resume_awaited) with the awaiter as its continuation and the
 /// awaiter's cancellation context as its own. `Take` extracts the result once it finished.
 template <class T, class Take>
@@ -66,11 +80,8 @@ public:
     explicit task_awaiter(std::coroutine_handle<task_promise<T>> handle) noexcept : handle_(handle) {}
 
     [[nodiscard]] bool await_ready() const {
-        if (!handle_) throw std::logic_error("sluice: awaiting an empty task (default-constructed or moved-from)");
-        if (!handle_.done() && handle_.promise().continuation) {
-            throw std::logic_error("sluice: awaiting a task that is already being awaited");
-        }
-        return handle_.done();
+        if (const char* why = unenterable(handle_)) throw std::logic_error(why);
+        return handle_.done();  // finished: deliver its result again, resume nothing
     }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <coroutine>
 #include <exception>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -152,6 +153,12 @@ private:
 template <class Awaitable>
 task<await_result_t<Awaitable>> wait_for_stored(Awaitable awaitable, clock::duration timeout) {
     using result_type = await_result_t<Awaitable>;
+    if constexpr (is_task_v<std::remove_cvref_t<Awaitable>>) {
+        // The check task_awaiter makes: a finished task is complete (its result at once, whatever
+        // the timeout), one already being awaited is a logic_error; never resume either.
+        if (const char* why = unenterable(awaitable.handle())) throw std::logic_error(why);
+        if (awaitable.done()) co_return co_await std::forward<Awaitable>(awaitable);
+    }
     if (timeout <= clock::duration::zero()) {
         if constexpr (!is_task_v<std::remove_cvref_t<Awaitable>>) {
             auto&& awaiter = get_awaiter(std::forward<Awaitable>(awaitable));
