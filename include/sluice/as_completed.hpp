@@ -9,8 +9,8 @@
 /// - `jobs`: any input range of awaitables (`task<T>` or any awaitable): a vector, an infinite lazy
 ///   view, a `generator<task<T>>`. An lvalue range is used in place and must outlive the loop; an
 ///   rvalue is moved in. (For an `async_generator` source, use `igather`.)
-/// - The source is pulled only when an item may start, never ahead; a slot is refilled the moment a
-///   result is handed out. An item's slot is held until its result is taken, so at most `limit`
+/// - The source is pulled only when an item may start, never ahead; a place is refilled the moment a
+///   result is handed out. An item (its frame) is kept until its result is taken, so at most `limit`
 ///   items are running or finished-and-waiting: memory grows with `limit`, never with the source.
 /// - Each `co_await next` yields the next finished result or rethrows *that* item's exception; the
 ///   others carry on. After the last item, a source that threw while being pulled rethrows its
@@ -21,6 +21,9 @@
 ///   destroyed without running. `co_await range.close()` does the same and waits. Cancelling a task
 ///   inside `co_await next` (e.g. `wait_for` around it) ends only that wait.
 /// - One consumer at a time: two tasks awaiting results of one range concurrently is a logic_error.
+/// - `it == end` may start items: only a pull can tell whether a lazy source has another item, and
+///   the engine starts what it pulls at once rather than holding it back (that would read ahead).
+///   A range-for compares just before awaiting the next result, so this is where items start anyway.
 
 #include <cstddef>
 #include <iterator>
@@ -42,7 +45,7 @@ public:
     using value_type = typename engine_type::value_type;
 
     completion_range(Source&& source, std::size_t limit)
-        : engine_(std::forward<Source>(source), engine_options{limit, limit, false, false}) {}
+        : engine_(std::forward<Source>(source), engine_options{.limit = limit, .window = limit}) {}
 
     /// `co_await` yields the next finished result or rethrows that item's exception.
     class next_result {
@@ -53,9 +56,8 @@ public:
             struct awaiter : engine_type::next_awaiter {
                 using engine_type::next_awaiter::next_awaiter;
                 decltype(auto) await_resume() {
-                    auto delivery = engine_type::next_awaiter::await_resume();
-                    if (!delivery) throw std::logic_error("sluice: awaiting a result past the end of limited_as_completed");
-                    return std::move(delivery->value).value();
+                    this->throw_if_cancelled();
+                    return this->engine_.take_next_value("sluice: awaiting a result past the end of limited_as_completed");
                 }
             };
             return awaiter(*engine_);

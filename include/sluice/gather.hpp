@@ -15,6 +15,8 @@
 ///   started children finish, then its exception is rethrown.
 
 #include <cstddef>
+#include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <tuple>
@@ -36,29 +38,59 @@ inline constexpr return_exceptions_t return_exceptions{};
 
 namespace detail {
 
-template <bool Collect, class Source>
-auto gather_range(Source source, engine_options options)
-    -> task<std::conditional_t<Collect, std::vector<result<typename bounded_engine<Source>::value_type>>,
-                               std::conditional_t<std::is_void_v<typename bounded_engine<Source>::value_type>, void,
-                                                  std::vector<typename bounded_engine<Source>::value_type>>>> {
-    using value_type = typename bounded_engine<Source>::value_type;
-    using element = std::conditional_t<Collect, result<value_type>, std::conditional_t<std::is_void_v<value_type>, char, value_type>>;
-    engine_handle<Source> engine(std::forward<Source>(source), options);
-    std::vector<std::optional<element>> by_index;
-    std::exception_ptr error;
-    try {
-        while (auto delivery = co_await engine->next()) {
-            if constexpr (!Collect && std::is_void_v<value_type>) {
-                delivery->value.value();
+template <bool Collect>
+inline constexpr error_mode gather_errors = Collect ? error_mode::deliver : error_mode::fail_fast;
+
+/// gather's results, written in place by the engine as each child finishes (result_sink).
+template <bool Collect, class T>
+class gathered_results final : public result_sink<T> {
+    static constexpr bool stores = Collect || !std::is_void_v<T>;
+    using element = std::conditional_t<Collect, result<T>, std::conditional_t<std::is_void_v<T>, char, T>>;
+
+public:
+    using value_type = std::conditional_t<Collect, std::vector<result<T>>, std::conditional_t<std::is_void_v<T>, void, std::vector<T>>>;
+
+    void put(std::uint64_t index, outcome<T>& out) override {
+        if constexpr (stores) {
+            // Grown geometrically by hand: resize(index + 1) per child costs a call and a memset each.
+            if (index >= slots_.size()) slots_.resize(std::max<std::size_t>(index + 1, slots_.size() * 2));
+            count_ = std::max<std::size_t>(count_, index + 1);
+            if constexpr (Collect) {
+                slots_[index].emplace(out.take_result());
             } else {
-                if (by_index.size() <= delivery->index) by_index.resize(delivery->index + 1);
-                if constexpr (Collect) {
-                    by_index[delivery->index].emplace(std::move(delivery->value));
-                } else {
-                    by_index[delivery->index].emplace(std::move(delivery->value).value());
-                }
+                slots_[index].emplace(out.take());
             }
         }
+    }
+
+    /// Every child delivered (the engine ended without an error): the results in source order.
+    value_type take() {
+        if constexpr (stores) {
+            std::vector<element> results;
+            results.reserve(count_);
+            for (std::size_t i = 0; i < count_; ++i) results.push_back(std::move(*slots_[i]));
+            return results;
+        }
+    }
+
+private:
+    std::vector<std::optional<element>> slots_;
+    std::size_t count_ = 0;  // children delivered (slots_ may be longer)
+};
+
+template <bool Collect, class Source>
+auto gather_range(Source source, engine_options options)
+    -> task<typename gathered_results<Collect, typename bounded_engine<Source>::value_type>::value_type> {
+    gathered_results<Collect, typename bounded_engine<Source>::value_type> results;
+    // Declared after `results`, so destroyed first: an abandoned engine never writes into a dead sink
+    // (it drops what finishes after the stop anyway).
+    engine_handle<Source> engine(std::forward<Source>(source), options);
+    engine->deliver_into(results);
+    std::exception_ptr error;
+    try {
+        // Results go in place; the wait ends once every child finished, or with the first error.
+        auto end = co_await engine->next();
+        (void)end;
     } catch (...) {
         error = std::current_exception();
     }
@@ -68,18 +100,13 @@ auto gather_range(Source source, engine_options options)
         co_await engine->close();
         std::rethrow_exception(error);
     }
-    if constexpr (Collect || !std::is_void_v<value_type>) {
-        std::vector<element> results;
-        results.reserve(by_index.size());
-        for (auto& slot : by_index) results.push_back(std::move(*slot));
-        co_return results;
-    }
+    co_return results.take();
 }
 
 template <bool Collect, class Source>
 auto make_gather_range(Source&& source, std::size_t limit) {
     using stored = stored_source_t<Source>;
-    return gather_range<Collect, stored>(std::forward<Source>(source), engine_options{limit, limit, false, !Collect});
+    return gather_range<Collect, stored>(std::forward<Source>(source), engine_options{.limit = limit, .window = limit, .errors = gather_errors<Collect>});
 }
 
 /// A variadic gather child: awaits its awaitable and stores the value where the tuple will find it.
@@ -123,7 +150,7 @@ auto gather_variadic(Awaitables... awaitables)
         },
         outcomes);
     auto errors = co_await gather_range<true, std::vector<task<void>>&>(
-        children, engine_options{sizeof...(Awaitables), sizeof...(Awaitables), false, !Collect});
+        children, engine_options{.limit = sizeof...(Awaitables), .window = sizeof...(Awaitables), .errors = gather_errors<Collect>});
     if constexpr (Collect) {
         std::size_t index = 0;
         co_return std::apply(

@@ -92,7 +92,12 @@ auto make_igather(Source&& source, std::ptrdiff_t limit, igather_options options
         if (options.window < checked) throw std::invalid_argument("sluice::igather: window must be at least limit");
         window = options.window;
     }
-    engine_options engine{checked, window, options.order == order::submission, !Collect};
+    const engine_options engine{
+        .limit = checked,
+        .window = window,
+        .order = options.order == order::submission ? delivery_order::submission : delivery_order::completion,
+        .errors = Collect ? error_mode::deliver : error_mode::fail_fast,
+    };
     using stored = stored_source_t<Source>;
     return igather_stream<stored, Collect>(engine_handle<stored>(std::forward<Source>(source), engine));
 }

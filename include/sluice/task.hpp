@@ -51,6 +51,9 @@ public:
 
     /// The coroutine handle, for sluice's own machinery; ownership stays with the task.
     [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return frame_.get(); }
+    /// Gives up ownership of the frame, for sluice's own machinery (the bounded engine then
+    /// destroys it). The task becomes empty.
+    [[nodiscard]] std::coroutine_handle<promise_type> release() noexcept { return frame_.release(); }
 
 private:
     detail::unique_coroutine<promise_type> frame_;

@@ -2,6 +2,7 @@
 // Machinery of sluice::task<T>: the promise and the awaiters.
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <stdexcept>
 #include <type_traits>
@@ -43,6 +44,26 @@ protected:
     outcome<void> outcome_;
 };
 
+/// The bounded engine, as an item's promise sees it: told when the item finished.
+class item_owner {
+public:
+    /// `item` (a task_promise<T> handle, T known to the owner) reached its final suspend; returns the
+    /// coroutine to transfer to. May destroy the item's frame (nothing touches it afterwards).
+    virtual std::coroutine_handle<> item_finished(std::coroutine_handle<> item) noexcept = 0;
+
+protected:
+    ~item_owner() = default;
+};
+
+/// What the bounded engine keeps per running item, folded into the item's own promise: no separate
+/// slot object, no pointer from a slot to the frame and back.
+struct engine_item_state {
+    cancel_context context;     // the item's own cancellation unit (promise_base::context points here)
+    item_owner* owner = nullptr;  // set while the item belongs to an engine
+    std::uint32_t index = 0;      // submission index, low 32 bits (only differences are used)
+    std::uint32_t position = 0;   // the item's place in the engine's running set
+};
+
 template <class T>
 class task_promise final : public task_promise_storage<T>, public recycled_frame {
 public:
@@ -50,12 +71,16 @@ public:
     std::suspend_always initial_suspend() const noexcept { return {}; }
     struct final_awaiter : transfer_to_continuation {
         std::coroutine_handle<> await_suspend(std::coroutine_handle<task_promise> self) const noexcept {
-            finish_listener* listener = self.promise().listener;
+            task_promise& promise = self.promise();
+            if (item_owner* owner = promise.item.owner) return owner->item_finished(self);
+            finish_listener* listener = promise.listener;
             return listener ? listener->finished() : transfer_to_continuation::await_suspend(self);
         }
     };
     final_awaiter final_suspend() const noexcept { return {}; }
     void unhandled_exception() noexcept { this->outcome_.set_error(std::current_exception()); }
+
+    engine_item_state item;
 };
 
 /// Why a task cannot be entered (awaited, started as a combinator's item, run by wait_for), or
@@ -66,7 +91,7 @@ public:
 template <class Promise>
 [[nodiscard]] const char* unenterable(std::coroutine_handle<Promise> handle) noexcept {
     if (!handle) return "sluice: awaiting an empty task (default-constructed or moved-from)";
-    if (!handle.done() && (handle.promise().continuation || handle.promise().listener)) {
+    if (!handle.done() && (handle.promise().continuation || handle.promise().listener || handle.promise().item.owner)) {
         return "sluice: awaiting a task that is already being awaited";
     }
     return nullptr;

@@ -24,6 +24,7 @@ public:
 
     [[nodiscard]] std::coroutine_handle<Promise> get() const noexcept { return handle_; }
     explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
+    [[nodiscard]] std::coroutine_handle<Promise> release() noexcept { return std::exchange(handle_, nullptr); }
     void reset() noexcept {
         if (handle_) std::exchange(handle_, nullptr).destroy();
     }

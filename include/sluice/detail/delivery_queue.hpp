@@ -1,0 +1,83 @@
+#pragma once
+// The bounded engine's delivery queue: the items whose results the consumer gets next.
+//  - completion order: a FIFO of finished items, in the order they finished;
+//  - submission order: every item started and not yet handed out, in source order (the window);
+//    the head is deliverable once it finished. An item dropped before delivery (a stop, the
+//    fail-fast error) leaves an empty entry, so the head shows where the delivered prefix ends.
+// Both are one ring of handles that holds at most `window` entries: memory grows with the window,
+// never with the source.
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "engine_source.hpp"
+#include "task.hpp"
+
+namespace sluice::detail {
+
+template <class T>
+class delivery_queue {
+public:
+    using handle_type = std::coroutine_handle<task_promise<T>>;
+
+    explicit delivery_queue(delivery_order order) noexcept : ordered_(order == delivery_order::submission) {}
+
+    [[nodiscard]] bool ordered() const noexcept { return ordered_; }
+
+    void started(handle_type item) {
+        if (ordered_) push_back(item);
+    }
+    void finished(handle_type item) {
+        if (!ordered_) push_back(item);
+    }
+    /// `item`, `offset` places behind the head, will never be delivered (submission order only).
+    void dropped(std::size_t offset) noexcept {
+        if (ordered_) at(offset) = nullptr;
+    }
+
+    /// The item to hand out next, or null when none is ready.
+    [[nodiscard]] handle_type deliverable() const noexcept {
+        if (count_ == 0) return nullptr;
+        handle_type head = ring_[head_];
+        return head && head.done() ? head : nullptr;
+    }
+    void pop() noexcept {
+        head_ = (head_ + 1) & (ring_.size() - 1);
+        --count_;
+    }
+
+    /// Removes every finished entry and hands it to `drop` (a stop: results nobody will take).
+    template <class Drop>
+    void drop_finished(Drop drop) noexcept {
+        for (std::size_t i = 0; i < count_; ++i) {
+            handle_type& entry = at(i);
+            if (entry && entry.done()) drop(std::exchange(entry, nullptr));
+        }
+        if (!ordered_) head_ = count_ = 0;
+    }
+
+private:
+    handle_type& at(std::size_t offset) noexcept { return ring_[(head_ + offset) & (ring_.size() - 1)]; }
+
+    void push_back(handle_type item) {
+        if (count_ == ring_.size()) grow();
+        at(count_) = item;
+        ++count_;
+    }
+    [[gnu::noinline]] void grow() {
+        std::vector<handle_type> bigger(ring_.empty() ? 16 : ring_.size() * 2);
+        for (std::size_t i = 0; i < count_; ++i) bigger[i] = at(i);
+        ring_ = std::move(bigger);
+        head_ = 0;
+    }
+
+    std::vector<handle_type> ring_;  // power-of-two capacity
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+    bool ordered_;
+};
+
+}  // namespace sluice::detail
