@@ -12,6 +12,7 @@
 #include <sluice/time.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -433,4 +434,240 @@ TEST_CASE("run reports a deadlock on a semaphore nobody releases, and leaves no 
     CHECK_THROWS_AS(sluice::run(acquire_forever(sem)), std::logic_error);
     sem.release();  // run cancelled the waiter: the permit is counted, not handed to a dead frame
     CHECK(sem.value() == 1);
+}
+
+// --- limits that move (set_limit, concurrency_limit) ----------------------------------------------
+
+namespace {
+/// Acquires, logs its id, then holds the permit until `release` is set (or it is cancelled).
+sluice::task<void> acquire_log_hold(sluice::semaphore& sem, int id, std::vector<int>& granted, const bool& release) {
+    auto permit = co_await sem.acquire();
+    granted.push_back(id);
+    while (!release) co_await sluice::yield();
+}
+}  // namespace
+
+SLUICE_TEST_CASE("raising the limit hands permits to the waiters at once, oldest first", "[semaphore][limit]") {
+    sluice::semaphore sem(1);
+    std::vector<int> granted;
+    bool release = false;
+    std::vector<sluice::join_handle<void>> handles;
+    for (int id = 0; id < 6; ++id) handles.push_back(sluice::spawn(acquire_log_hold(sem, id, granted, release)));
+    co_await settle();
+    CHECK(granted == std::vector<int>{0});
+    sem.set_limit(4);
+    CHECK(sem.in_use() == 4);  // handed over inside set_limit, before any waiter ran
+    CHECK(sem.value() == 0);
+    co_await settle();
+    CHECK(granted == std::vector<int>{0, 1, 2, 3});
+    sem.set_limit(10);
+    CHECK(sem.value() == 4);  // the last two waiters took theirs: 6 held, 4 free
+    release = true;
+    for (auto& handle : handles) co_await handle;
+    CHECK(granted == std::vector<int>{0, 1, 2, 3, 4, 5});
+    CHECK(sem.value() == 10);
+    CHECK(sem.in_use() == 0);
+}
+
+SLUICE_TEST_CASE("lowering the limit grants nothing until fewer are held than the new limit, and cancels nothing",
+                 "[semaphore][limit]") {
+    sluice::semaphore sem(3);
+    std::vector<int> granted;
+    std::array<bool, 3> release_holder{};
+    bool release_waiters = false;
+    std::vector<sluice::join_handle<void>> holders;
+    for (int id = 0; id < 3; ++id) {
+        holders.push_back(sluice::spawn(acquire_log_hold(sem, id, granted, release_holder[id])));
+    }
+    co_await settle();
+    auto waiter_a = sluice::spawn(acquire_log_hold(sem, 10, granted, release_waiters));
+    auto waiter_b = sluice::spawn(acquire_log_hold(sem, 11, granted, release_waiters));
+    co_await settle();
+    sem.set_limit(1);
+    CHECK(sem.in_use() == 3);  // nothing taken from the holders
+    CHECK(sem.value() == 0);
+    release_holder[0] = release_holder[1] = true;
+    co_await holders[0];
+    co_await holders[1];
+    CHECK(sem.in_use() == 1);  // two came back, still nobody new: 1 held, limit 1
+    co_await settle();
+    CHECK(granted == std::vector<int>{0, 1, 2});
+    release_holder[2] = true;
+    co_await holders[2];  // in use drops to 0 < 1: the oldest waiter goes
+    co_await settle();
+    CHECK(granted == std::vector<int>{0, 1, 2, 10});
+    CHECK(sem.in_use() == 1);
+    release_waiters = true;
+    co_await waiter_a;
+    co_await waiter_b;
+    CHECK(granted == std::vector<int>{0, 1, 2, 10, 11});
+    CHECK(sem.value() == 1);
+}
+
+SLUICE_TEST_CASE("set_limit(0) pauses the semaphore, and a bounded_semaphore's bound follows set_limit",
+                 "[semaphore][limit]") {
+    sluice::semaphore sem(2);
+    sem.set_limit(0);
+    CHECK_FALSE(sem.try_acquire().has_value());
+    sem.set_limit(1);
+    CHECK(sem.try_acquire().has_value());
+
+    sluice::bounded_semaphore bounded(1);
+    bounded.set_limit(3);
+    CHECK(bounded.value() == 3);
+    CHECK_THROWS_AS(bounded.release(), std::logic_error);
+    bounded.set_limit(1);
+    {
+        auto permit = co_await bounded.acquire();
+        bounded.release();  // back to 1 free while the permit is held
+        CHECK_THROWS_AS(permit.release(), std::logic_error);
+    }
+    CHECK(bounded.value() == 1);  // the manual release added one, the refused release none
+}
+
+TEST_CASE("a semaphore rejects a negative set_limit, and release() by hand when it follows a concurrency_limit",
+          "[semaphore][limit]") {
+    sluice::semaphore sem(2);
+    CHECK_THROWS_AS(sem.set_limit(-1), std::invalid_argument);
+    CHECK(sem.limit() == 2);
+    sluice::semaphore limited(sluice::fixed(2));
+    CHECK_THROWS_AS(limited.release(), std::logic_error);
+    CHECK(limited.limit() == 2);
+    sluice::semaphore adaptive(sluice::concurrency_limit(sluice::aimd{.initial = 2, .min = 2, .max = 4}));
+    CHECK_THROWS_AS(adaptive.set_limit(5), std::invalid_argument);
+    CHECK(adaptive.limit() == 2);
+}
+
+SLUICE_TEST_CASE("two semaphores over one concurrency_limit share its permits, and its handle watches them",
+                 "[semaphore][limit]") {
+    sluice::concurrency_limit limit = sluice::fixed(2);
+    sluice::semaphore first(limit);
+    sluice::semaphore second(limit);
+    std::vector<int> granted;
+    bool release = false;
+    auto a = sluice::spawn(acquire_log_hold(first, 1, granted, release));
+    auto b = sluice::spawn(acquire_log_hold(second, 2, granted, release));
+    auto c = sluice::spawn(acquire_log_hold(second, 3, granted, release));
+    co_await settle();
+    CHECK(granted == std::vector<int>{1, 2});
+    CHECK(limit.in_flight() == 2);
+    CHECK(first.value() == 0);
+    limit.set_limit(3);  // through the handle: the waiter on `second` goes at once
+    co_await settle();
+    CHECK(granted == std::vector<int>{1, 2, 3});
+    release = true;
+    co_await a;
+    co_await b;
+    co_await c;
+    CHECK(limit.in_flight() == 0);
+    CHECK(first.value() == 3);
+}
+
+SLUICE_TEST_CASE("permits report outcomes to an aimd limit: successes grow it, an overload shrinks it, "
+                 "an unreported exception is ignored",
+                 "[semaphore][limit]") {
+    sluice::concurrency_limit limit(sluice::aimd{.initial = 1, .max = 10, .backoff = 0.5});
+    sluice::semaphore sem(limit);
+    for (int i = 0; i < 3; ++i) {
+        auto permit = co_await sem.acquire();  // success by default: slow start, +1 each...
+    }
+    CHECK(limit.limit() == 3);  // ...until one permit at a time no longer uses half the limit
+    {
+        auto permit = co_await sem.acquire();
+        permit.report(std::make_exception_ptr(sluice::timeout_error()));
+    }
+    CHECK(limit.limit() == 1);  // 3 × 0.5, and slow start is over: a success now adds one
+    const auto fail_holding = [](sluice::semaphore& s) -> sluice::task<void> {
+        auto permit = co_await s.acquire();
+        throw std::runtime_error("client-side bug");
+    };
+    const sluice::result<void> failed = co_await fail_holding(sem).as_result();
+    CHECK_THROWS_AS(failed.value(), std::runtime_error);
+    CHECK(limit.limit() == 1);  // ignored, not a success
+    {
+        auto permit = co_await sem.acquire();
+        permit.report(sluice::outcome::ignored);
+    }
+    CHECK(limit.limit() == 1);
+    {
+        auto permit = co_await sem.acquire();
+    }
+    CHECK(limit.limit() == 2);
+    CHECK(limit.in_flight() == 0);
+}
+
+namespace {
+/// Watches "≤ limit in flight" around every release: a release may only grant a permit to a waiter
+/// if, after it, no more are held than the limit in force (or than were held before it, when the
+/// limit was lowered below that).
+struct limit_monitor {
+    sluice::semaphore& sem;
+    int violations = 0;
+    int granted = 0;
+    int holders = 0;
+
+    void release(sluice::semaphore::permit& permit) {
+        const std::ptrdiff_t before = sem.in_use();
+        permit.release();
+        if (sem.in_use() > std::max(sem.limit(), before - 1)) ++violations;
+    }
+};
+
+sluice::task<void> hold_under_moving_limit(limit_monitor& monitor, std::mt19937& random) {
+    std::optional<sluice::semaphore::permit> permit;
+    struct give_back {
+        limit_monitor& monitor;
+        std::optional<sluice::semaphore::permit>& permit;
+        ~give_back() {
+            if (permit) {
+                --monitor.holders;
+                monitor.release(*permit);  // also when a cancel unwinds
+            }
+        }
+    } guard{monitor, permit};
+    permit = co_await monitor.sem.acquire();
+    ++monitor.granted;
+    ++monitor.holders;
+    if (monitor.holders > monitor.sem.limit() && monitor.holders > monitor.sem.in_use()) ++monitor.violations;
+    for (int i = static_cast<int>(random() % 4); i > 0; --i) co_await sluice::yield();
+}
+}  // namespace
+
+SLUICE_TEST_CASE("random limit changes, cancels and releases never lose or duplicate a permit "
+                 "nor grant one beyond the limit in force",
+                 "[semaphore][limit][cancel]") {
+    std::mt19937 random(20261205);
+    for (int round = 0; round < 40; ++round) {
+        sluice::concurrency_limit limit = sluice::fixed(static_cast<std::ptrdiff_t>(random() % 4));
+        sluice::semaphore sem(limit);
+        limit_monitor monitor{sem};
+        constexpr int tasks = 16;
+        std::vector<sluice::join_handle<void>> handles;
+        for (int i = 0; i < tasks; ++i) handles.push_back(sluice::spawn(hold_under_moving_limit(monitor, random)));
+        for (int step = 0; step < 3 * tasks; ++step) {
+            switch (random() % 4) {
+                case 0: {
+                    const std::ptrdiff_t before = limit.in_flight();
+                    const auto n = static_cast<std::ptrdiff_t>(random() % 5);
+                    limit.set_limit(n);
+                    CHECK(limit.in_flight() <= std::max(n, before));  // lowering grants nothing
+                    break;
+                }
+                case 1: handles[random() % tasks].cancel(); break;
+                default: break;
+            }
+            co_await sluice::yield();
+        }
+        limit.set_limit(3);  // let every waiter through
+        int finished = 0;
+        for (auto& handle : handles) {
+            const sluice::result<void> outcome = co_await handle.as_result();
+            if (outcome.has_value()) ++finished;
+        }
+        CHECK(monitor.violations == 0);
+        CHECK(monitor.holders == 0);
+        CHECK(monitor.granted >= finished);
+        CHECK(limit.in_flight() == 0);
+        CHECK(sem.value() == 3);
+    }
 }

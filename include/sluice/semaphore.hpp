@@ -15,15 +15,27 @@
 ///   nothing. A waiter cancelled after a permit was handed to it (before it ran again) still
 ///   receives the permit; the cancel is delivered at its next real suspension and the permit goes
 ///   back when unwinding destroys it. No permit is lost or duplicated, whatever the interleaving.
+/// - Limits that move: `semaphore(limit)` takes its permits from a `concurrency_limit` (fixed,
+///   aimd, gradient; see concurrency_limit.hpp), shared with the caller's handle and whatever else
+///   uses it; `set_limit(n)` changes the limit at run time (on any semaphore). Raising the limit
+///   hands permits to waiters at once, oldest first; lowering it below the permits in use grants
+///   nothing until enough come back, and takes nothing from their holders. `limit()` is the limit
+///   in force, `in_use()` the permits held. A permit measures the time it was held and reports an
+///   outcome to the limit when released: `success` unless `report(...)` said otherwise, or
+///   `ignored` if it is destroyed by an exception unwinding (a cancel, an error) that was not
+///   reported. `release()` by hand raises a counting semaphore's limit by one; on a semaphore over
+///   a concurrency_limit it throws std::logic_error (change the limit instead).
 /// - `bounded_semaphore(n)`: a semaphore whose `release()` raising `value()` above n throws
 ///   `std::logic_error`, leaving the count unchanged (asyncio raises ValueError).
 /// - A semaphore belongs to one loop thread and must outlive its waiters and its permits.
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <utility>
 
+#include "concurrency_limit.hpp"
 #include "detail/semaphore.hpp"
 
 namespace sluice {
@@ -37,12 +49,17 @@ public:
     public:
         /// A permit that holds nothing.
         permit() noexcept = default;
-        permit(permit&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+        permit(permit&& other) noexcept
+            : core_(std::exchange(other.core_, nullptr)), ticket_(other.ticket_), outcome_(other.outcome_),
+              reported_(other.reported_) {}
         /// Releases the permit held, then takes over `other`'s.
         permit& operator=(permit&& other) noexcept {
             if (this != &other) {
                 reset();
                 core_ = std::exchange(other.core_, nullptr);
+                ticket_ = other.ticket_;
+                outcome_ = other.outcome_;
+                reported_ = other.reported_;
             }
             return *this;
         }
@@ -53,7 +70,22 @@ public:
         /// Gives the permit back now (to the oldest waiter, if any); afterwards this holds nothing.
         /// No effect on a permit that holds nothing.
         void release() {
-            if (core_ != nullptr) std::exchange(core_, nullptr)->give();
+            if (core_ == nullptr) return;
+            const outcome result = reported_ ? outcome_ : std::uncaught_exceptions() > 0 ? outcome::ignored
+                                                                                          : outcome::success;
+            std::exchange(core_, nullptr)->give(ticket_, result);
+        }
+
+        /// Tells the limit how the guarded operation ended (reported when the permit is released;
+        /// the last report wins). Only adaptive limits take notice.
+        void report(outcome result) noexcept {
+            outcome_ = result;
+            reported_ = true;
+        }
+        /// Reports the outcome of a failed operation, classified by the limit (an overload error →
+        /// overload, a cancel or other error → ignored); a null error is a success.
+        void report(const std::exception_ptr& error) {
+            if (core_ != nullptr) report(core_->classify(error));
         }
 
         /// True while this holds a permit.
@@ -64,14 +96,21 @@ public:
         template <class>
         friend class detail::acquire_awaiter;
 
-        explicit permit(detail::semaphore_core& core) noexcept : core_(&core) {}
+        permit(detail::semaphore_core& core, const detail::limit_ticket& ticket) noexcept
+            : core_(&core), ticket_(ticket) {}
         void reset() noexcept { release(); }
 
         detail::semaphore_core* core_ = nullptr;
+        detail::limit_ticket ticket_{};
+        outcome outcome_ = outcome::success;
+        bool reported_ = false;
     };
 
     /// `n` free permits; std::invalid_argument if n < 0.
     explicit semaphore(std::ptrdiff_t n) : core_(n, PTRDIFF_MAX) {}
+    /// As many permits as `limit` allows, following it as it changes. The limit is shared: copies
+    /// of the handle see this semaphore's permits in `in_flight()`.
+    explicit semaphore(const concurrency_limit& limit) : core_(detail::limit_access::state(limit)) {}
     semaphore(const semaphore&) = delete;
     semaphore& operator=(const semaphore&) = delete;
 
@@ -83,16 +122,29 @@ public:
 
     /// A permit if one is free and nobody waits, else nullopt.
     [[nodiscard]] std::optional<permit> try_acquire() noexcept {
-        if (!core_.try_take()) return std::nullopt;
-        return permit(core_);
+        detail::limit_ticket ticket;
+        if (!core_.try_take(ticket)) return std::nullopt;
+        return permit(core_, ticket);
     }
 
-    /// Gives a permit back by hand: to the oldest waiter (scheduled, not resumed here), or to the
-    /// count. std::logic_error if that would exceed a bounded_semaphore's bound.
-    void release() { core_.give(); }
+    /// Adds a permit by hand: to the oldest waiter (scheduled, not resumed here), or to the count.
+    /// std::logic_error if that would exceed a bounded_semaphore's bound, or if this semaphore
+    /// follows a concurrency_limit.
+    void release() { core_.add_permit(); }
 
-    /// The number of free permits (0 while tasks wait).
+    /// Changes the number of permits to `n` in all (held and free): raising hands permits to the
+    /// waiters at once (FIFO); lowering grants nothing until fewer than n are held, and cancels
+    /// nothing. On a semaphore over a concurrency_limit this sets that (shared) limit. On a
+    /// bounded_semaphore n becomes the bound. std::invalid_argument if n < 0 (or outside an
+    /// adaptive limit's [min, max]).
+    void set_limit(std::ptrdiff_t n) { core_.set_limit(n); }
+
+    /// The number of free permits (0 while tasks wait, and while more are held than the limit).
     [[nodiscard]] std::ptrdiff_t value() const noexcept { return core_.value(); }
+    /// The limit in force: permits held and free together (raised by a release() by hand).
+    [[nodiscard]] std::ptrdiff_t limit() const noexcept { return core_.limit(); }
+    /// The permits held now (for a shared limit, by everything using it).
+    [[nodiscard]] std::ptrdiff_t in_use() const noexcept { return core_.in_use(); }
     /// True when no permit is free.
     [[nodiscard]] bool locked() const noexcept { return core_.value() == 0; }
 

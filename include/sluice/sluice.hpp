@@ -4,6 +4,7 @@
 #include "as_completed.hpp"
 #include "async_generator.hpp"
 #include "cancellation.hpp"
+#include "concurrency_limit.hpp"
 #include "event.hpp"
 #include "event_loop.hpp"
 #include "file.hpp"

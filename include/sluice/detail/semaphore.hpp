@@ -1,61 +1,128 @@
 #pragma once
-// Machinery of sluice/semaphore.hpp: the permit count, the FIFO of waiters, the acquire awaiter.
+// Machinery of sluice/semaphore.hpp: the permit accounting, the FIFO of waiters, the acquire awaiter.
 //
-// Invariant: waiters are queued only while the count is 0. A release while tasks wait hands the
-// permit to the oldest one (the count stays 0), so a newcomer can never overtake a waiter, and a
-// task that releases and acquires again goes to the back.
+// Permits are counted by a limit_state (detail/concurrency_limit.hpp): free permits are
+// `limit - in_flight`. A plain semaphore owns a fixed state of its own (a `release()` by hand adds
+// one to its limit); a semaphore over a concurrency_limit shares that limit's state, so the limit
+// may move under it (set by hand, or adapting to outcomes) and other semaphores may draw on it.
+//
+// Invariant: waiters are queued only while there is no room. Whenever room may have appeared (a
+// permit given back, the limit raised) the state tells the semaphore (room_changed), which hands
+// permits to the oldest waiters while there is room; so a newcomer can never overtake a waiter, and
+// a task that releases and acquires again goes to the back. Lowering the limit below what is in use
+// leaves no room: nothing is granted until enough permits have come back.
 
+#include <algorithm>
 #include <cassert>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
+#include "concurrency_limit.hpp"
 #include "waiter_list.hpp"
 
 namespace sluice::detail {
 
-/// Count, bound and waiters of a semaphore; `bound` is n for bounded_semaphore(n), else the
-/// largest count representable.
-class semaphore_core {
+/// A task queued in acquire(); the permit's ticket is written here when it is handed over.
+class semaphore_waiter : public list_waiter {
 public:
-    semaphore_core(std::ptrdiff_t initial, std::ptrdiff_t bound) : count_(initial), bound_(bound) {
-        if (initial < 0) throw std::invalid_argument("sluice::semaphore: negative initial value");
+    limit_ticket ticket{};
+
+protected:
+    semaphore_waiter() = default;
+    semaphore_waiter(semaphore_waiter&& other) noexcept : list_waiter(std::move(other)) {}
+};
+
+/// The permits (a limit_state, owned or shared), the optional bound, and the waiters.
+class semaphore_core final : public limit_watcher {
+public:
+    /// A counting semaphore: `initial` permits of its own; `bound` is n for bounded_semaphore(n),
+    /// else the largest count representable.
+    semaphore_core(std::ptrdiff_t initial, std::ptrdiff_t bound)
+        : state_(make_counting(initial)), bound_(bound), counting_(true) {
+        state_->watch(*this);
     }
+    /// A semaphore over a shared limit.
+    explicit semaphore_core(std::shared_ptr<limit_state> shared) : state_(std::move(shared)) {
+        state_->watch(*this);
+    }
+    semaphore_core(const semaphore_core&) = delete;
+    semaphore_core& operator=(const semaphore_core&) = delete;
+    ~semaphore_core() { state_->unwatch(*this); }
 
-    [[nodiscard]] std::ptrdiff_t value() const noexcept { return count_; }
+    /// Free permits: 0 while tasks wait, and while more are in use than the limit allows.
+    [[nodiscard]] std::ptrdiff_t value() const noexcept {
+        return std::max<std::ptrdiff_t>(0, state_->limit() - state_->in_flight());
+    }
+    [[nodiscard]] std::ptrdiff_t limit() const noexcept { return state_->limit(); }
+    [[nodiscard]] std::ptrdiff_t in_use() const noexcept { return state_->in_flight(); }
 
-    /// Takes a permit if one is free; never succeeds while tasks wait (they hold the count at 0).
-    [[nodiscard]] bool try_take() noexcept {
-        if (count_ == 0) return false;
+    /// Takes a permit if there is room; never succeeds while tasks wait (they were given the room).
+    [[nodiscard]] bool try_take(limit_ticket& ticket) noexcept {
+        if (!state_->has_room()) return false;
         assert(waiters_.empty());
-        --count_;
+        ticket = state_->start(state_->now_if_needed());
         return true;
     }
 
-    /// Returns a permit: to the oldest waiter if any (scheduled, not resumed), else to the count.
-    void give() {
-        if (!waiters_.empty()) {
-            waiters_.wake_front();
-            return;
+    /// Returns a permit with the outcome of what it guarded; the freed room goes to the oldest
+    /// waiter (scheduled, not resumed) through room_changed.
+    void give(const limit_ticket& ticket, sluice::outcome result) {
+        if (counting_ && value() >= bound_) {
+            throw std::logic_error("sluice: semaphore released above its bound (more releases than acquires)");
         }
-        if (count_ >= bound_) {
-            throw std::logic_error(
-                "sluice: semaphore released above its bound (more releases than acquires)");
-        }
-        ++count_;
+        state_->finish(ticket, result, state_->now_if_needed());
     }
 
-    waiter_list<>& waiters() noexcept { return waiters_; }
+    /// `release()` by hand: one more permit for a counting semaphore.
+    void add_permit() {
+        if (!counting_) {
+            throw std::logic_error(
+                "sluice::semaphore::release: a semaphore over a concurrency_limit has no count to raise; "
+                "use set_limit");
+        }
+        if (value() >= bound_) {
+            throw std::logic_error("sluice: semaphore released above its bound (more releases than acquires)");
+        }
+        state_->add_one();
+    }
+
+    void set_limit(std::ptrdiff_t n) {
+        state_->set_limit(n);  // validates n first
+        if (counting_ && bound_ != PTRDIFF_MAX) bound_ = n;
+    }
+
+    [[nodiscard]] sluice::outcome classify(const std::exception_ptr& error) const { return state_->classify(error); }
+
+    waiter_list<semaphore_waiter>& waiters() noexcept { return waiters_; }
+
+    /// Hands the room there is to the oldest waiters, in order.
+    void room_changed() override {
+        while (!waiters_.empty() && state_->has_room()) {
+            semaphore_waiter& next = waiters_.front();
+            waiters_.wake_front();  // only schedules; the ticket is written before it runs
+            next.ticket = state_->start(state_->now_if_needed());
+        }
+    }
 
 private:
-    std::ptrdiff_t count_;
-    std::ptrdiff_t bound_;
-    waiter_list<> waiters_;
+    static std::shared_ptr<limit_state> make_counting(std::ptrdiff_t initial) {
+        if (initial < 0) throw std::invalid_argument("sluice::semaphore: negative initial value");
+        return std::make_shared<limit_state>(initial, std::monostate{});
+    }
+
+    std::shared_ptr<limit_state> state_;
+    std::ptrdiff_t bound_ = PTRDIFF_MAX;
+    bool counting_ = false;
+    waiter_list<semaphore_waiter> waiters_;
 };
 
 /// `co_await sem.acquire()`: takes a free permit without suspending (not a cancellation point),
-/// else queues and waits for a hand-off. Yields a `Permit` constructed from the core.
+/// else queues and waits for a hand-off. Yields a `Permit` constructed from the core and ticket.
 ///
 /// TRICKY: a hand-off is a completed wait (list wake_front → finish_completed) even though the
 /// waiter has not run yet. If its task is cancelled in between, the request stays pending: the
@@ -63,19 +130,19 @@ private:
 /// where unwinding destroys the permit and releases it to the next waiter. Were the cancel
 /// delivered here instead, the handed-off permit would be lost.
 template <class Permit>
-class acquire_awaiter final : public list_waiter {
+class acquire_awaiter final : public semaphore_waiter {
 public:
     explicit acquire_awaiter(semaphore_core& core) noexcept : core_(&core) {}
-    acquire_awaiter(acquire_awaiter&& other) noexcept : list_waiter(std::move(other)), core_(other.core_) {}
+    acquire_awaiter(acquire_awaiter&& other) noexcept : semaphore_waiter(std::move(other)), core_(other.core_) {}
 
-    [[nodiscard]] bool await_ready() noexcept { return core_->try_take(); }
+    [[nodiscard]] bool await_ready() noexcept { return core_->try_take(ticket); }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
         return suspend_on(core_->waiters(), waiter);
     }
     Permit await_resume() {
         throw_if_cancelled();
-        return Permit(*core_);
+        return Permit(*core_, ticket);
     }
 
 private:

@@ -1,0 +1,164 @@
+#pragma once
+/// sluice/concurrency_limit.hpp: limits on how many operations run at once that a program can watch,
+/// change while it runs, or let adapt to the server's capacity (Netflix concurrency-limits, TCP
+/// congestion control).
+///
+/// - A `concurrency_limit` is a *handle*: copies share one state (the current limit, the count in
+///   flight, the algorithm). Pass it to a `semaphore` (or a bounded combinator) and keep a copy to
+///   watch `limit()` and `in_flight()`, to `set_limit(n)` at run time, or to be called back on
+///   every change (`on_change`). It belongs to one loop thread, like everything it limits.
+/// - `fixed(n)`: n until set otherwise (n >= 0; 0 starts nothing until raised).
+/// - `aimd{...}`: grows by one per window of successes, shrinks by `backoff` on an overload
+///   (TCP-style, with slow start). `gradient{...}`: shrinks when latency rises above its long-run
+///   minimum, grows while it does not. See the parameter structs for every knob.
+/// - Whoever runs an operation under the limit brackets it with `start()` and `finish(ticket,
+///   outcome)`; a semaphore's permits and the bounded combinators do it for you. `start` never
+///   waits: it only counts. Waiting for room is the semaphore's (or the engine's) job.
+/// - Outcomes: `success` (a latency sample), `overload` (shrink), `ignored` (no sample). A failed
+///   operation is classified by `classify(error)`: a cancellation is ignored; an error the
+///   algorithm's `is_overload` predicate accepts (by default `timeout_error`) is an overload; any
+///   other error is ignored (it says nothing about capacity). A fixed limit never changes by itself.
+/// - Invalid parameters (min < 1, max < min, initial outside [min, max], backoff outside (0, 1),
+///   negative window or timeout, gradient tolerance < 1, smoothing outside (0, 1], headroom <= 0,
+///   windows < 1, a negative fixed or set limit, an adaptive limit set outside its [min, max])
+///   throw std::invalid_argument.
+/// - The change callback runs inside whatever changed the limit (a permit's release, set_limit):
+///   it must not throw, and should not change the limit itself.
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <utility>
+
+namespace sluice {
+
+/// How an operation run under a concurrency_limit ended, as its limit sees it.
+enum class outcome {
+    success,   ///< a normal answer: a latency sample, and a step towards growing the limit
+    overload,  ///< the server pushed back (503, 429, a timeout): the limit shrinks
+    ignored,   ///< says nothing about capacity (cancelled, a client-side error): no sample
+};
+
+/// Classifies a failed operation: true if its error means "the server is overloaded".
+using overload_predicate = std::function<bool(const std::exception_ptr&)>;
+
+/// Parameters of an AIMD limit (additive increase, multiplicative decrease, as TCP's congestion
+/// window): the limit grows by one per window of successes and is multiplied by `backoff` on an
+/// overload. Like TCP, it starts in *slow start* (grow by one per success, so it doubles every
+/// round trip) until the first overload, and it shrinks at most once per round of operations:
+/// an overload reported by an operation started before the last decrease is part of the same
+/// congestion event and does not shrink the limit again.
+struct aimd {
+    std::ptrdiff_t initial = 1;  ///< the limit at the start; min <= initial <= max
+    std::ptrdiff_t min = 1;      ///< never below this (>= 1)
+    std::ptrdiff_t max = 1000;   ///< never above this
+    double backoff = 0.9;        ///< factor applied on an overload, in (0, 1)
+    /// Successes per step of +1 after slow start; 0 (default): the current limit, i.e. one step per
+    /// round of operations, as TCP's congestion avoidance.
+    std::ptrdiff_t window = 0;
+    bool slow_start = true;  ///< grow by one per success until the first overload
+    /// A success slower than this counts as an overload (a server that slows down instead of
+    /// refusing); zero: latency is not looked at.
+    std::chrono::nanoseconds timeout{0};
+    /// Which errors mean overload; empty: `timeout_error` (from wait_for) does.
+    overload_predicate is_overload{};
+};
+
+/// Parameters of a gradient limit: it watches latency rather than errors. It keeps a smoothed recent
+/// latency and a long-run baseline (a minimum of the smoothed latency that slowly follows it upwards,
+/// so a lasting change of the server's base latency is eventually adopted). While the recent latency
+/// stays within `tolerance` × baseline, the limit grows by about `smoothing` × `headroom` per
+/// sample; above it, the limit is pulled down in proportion (down to half per sample, smoothed).
+/// An overload outcome multiplies it by `backoff`, at most once per round, as aimd does.
+struct gradient {
+    std::ptrdiff_t initial = 4;  ///< the limit at the start; min <= initial <= max
+    std::ptrdiff_t min = 1;      ///< never below this (>= 1)
+    std::ptrdiff_t max = 1000;   ///< never above this
+    double tolerance = 1.5;      ///< recent/baseline latency ratio tolerated before shrinking (>= 1)
+    double smoothing = 0.2;      ///< how far one sample moves the limit to its target, in (0, 1]
+    double headroom = 4;         ///< growth target above the current limit while latency is fine (> 0)
+    std::ptrdiff_t short_window = 10;  ///< samples averaged into the recent latency (>= 1)
+    std::ptrdiff_t long_window = 500;  ///< samples over which the baseline drifts up to the recent latency (>= 1)
+    double backoff = 0.9;              ///< factor applied on an overload, in (0, 1)
+    /// Which errors mean overload; empty: `timeout_error` (from wait_for) does.
+    overload_predicate is_overload{};
+};
+
+}  // namespace sluice
+
+#include "detail/concurrency_limit.hpp"
+
+namespace sluice {
+
+namespace detail {
+struct limit_access;
+}
+
+/// A limit on operations in flight, shared by every copy of the handle (see the file comment).
+class concurrency_limit {
+public:
+    using clock = std::chrono::steady_clock;
+    /// One operation counted in flight by start(), to be handed back to finish() exactly once.
+    using ticket = detail::limit_ticket;
+
+    /// An AIMD limit; std::invalid_argument on invalid parameters.
+    concurrency_limit(aimd parameters)  // NOLINT(google-explicit-constructor): pass aimd{...} where a limit goes
+        : state_(std::make_shared<detail::limit_state>(0, detail::aimd_algorithm(std::move(parameters)))) {}
+    /// A gradient limit; std::invalid_argument on invalid parameters.
+    concurrency_limit(gradient parameters)  // NOLINT(google-explicit-constructor)
+        : state_(std::make_shared<detail::limit_state>(0, detail::gradient_algorithm(std::move(parameters)))) {}
+
+    /// A fixed limit of n (n >= 0, else std::invalid_argument); set_limit still changes it.
+    friend concurrency_limit fixed(std::ptrdiff_t n);
+
+    /// The limit in force now.
+    [[nodiscard]] std::ptrdiff_t limit() const noexcept { return state_->limit(); }
+    /// Operations started and not yet finished (across everything sharing this limit).
+    [[nodiscard]] std::ptrdiff_t in_flight() const noexcept { return state_->in_flight(); }
+
+    /// Changes the limit now. Raising it lets waiters start at once; lowering it starts nothing new
+    /// until in_flight() drops below, and cancels nothing. An adaptive limit continues adapting from
+    /// n. std::invalid_argument if n < 0, or outside an adaptive limit's [min, max].
+    void set_limit(std::ptrdiff_t n) { state_->set_limit(n); }
+
+    /// `callback(new_limit)` after every change of limit(), adaptive or set by hand; replaces the
+    /// previous callback (an empty function removes it). Must not throw.
+    void on_change(std::function<void(std::ptrdiff_t)> callback) { state_->on_change(std::move(callback)); }
+
+    /// Counts an operation in flight from now (or from `now`, for feeding recorded samples). Never
+    /// waits and never refuses: check `in_flight() < limit()` first, or let a semaphore do it.
+    [[nodiscard]] ticket start() noexcept { return state_->start(state_->now_if_needed()); }
+    [[nodiscard]] ticket start(clock::time_point now) noexcept { return state_->start(now); }
+
+    /// Counts the operation out; its latency (now − start) and `result` feed the algorithm.
+    void finish(const ticket& started, outcome result) { state_->finish(started, result, state_->now_if_needed()); }
+    void finish(const ticket& started, outcome result, clock::time_point now) {
+        state_->finish(started, result, now);
+    }
+
+    /// The outcome a failed operation reports: null → success, cancelled_error → ignored, an
+    /// overload error (the predicate's, or timeout_error) → overload, anything else → ignored.
+    [[nodiscard]] outcome classify(const std::exception_ptr& error) const { return state_->classify(error); }
+
+private:
+    friend struct detail::limit_access;
+    explicit concurrency_limit(std::shared_ptr<detail::limit_state> state) noexcept : state_(std::move(state)) {}
+
+    std::shared_ptr<detail::limit_state> state_;
+};
+
+/// A fixed limit of n operations in flight (n >= 0; std::invalid_argument if negative).
+[[nodiscard]] inline concurrency_limit fixed(std::ptrdiff_t n) {
+    return concurrency_limit(std::make_shared<detail::limit_state>(n, std::monostate{}));
+}
+
+namespace detail {
+/// How semaphores and the engine reach the shared state behind a handle.
+struct limit_access {
+    static const std::shared_ptr<limit_state>& state(const concurrency_limit& limit) noexcept { return limit.state_; }
+};
+}  // namespace detail
+
+}  // namespace sluice

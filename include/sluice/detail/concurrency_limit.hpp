@@ -1,0 +1,329 @@
+#pragma once
+// Machinery of sluice/concurrency_limit.hpp: the state a concurrency_limit handle shares with the
+// semaphores and engines that obey it, and the two adaptive algorithms.
+//
+// The state counts what is in flight and holds the current limit. Whoever starts an operation under
+// the limit takes a `limit_ticket` (start time and a sequence number) and gives it back with the
+// operation's outcome; the algorithm turns (latency, outcome) samples into a new limit. Consumers
+// waiting for room (a semaphore's waiters, an engine with unstarted items) register a
+// `limit_watcher` and are told after every change that may have made room: a finish, or a new limit.
+//
+// Single-threaded, like everything on a loop: no atomics. Included by sluice/concurrency_limit.hpp
+// after the public parameter types (outcome, aimd, gradient) it builds on.
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "../cancellation.hpp"
+
+namespace sluice::detail {
+
+using limit_clock = std::chrono::steady_clock;
+
+/// One operation counted in flight: when it started and in which order (for "once per round").
+struct limit_ticket {
+    limit_clock::time_point started{};
+    std::uint64_t sequence = 0;
+};
+
+/// What an algorithm learns from one finished operation.
+struct limit_sample {
+    std::chrono::nanoseconds latency{0};
+    sluice::outcome result = sluice::outcome::success;
+    std::uint64_t sequence = 0;      // of the finished operation
+    std::uint64_t next_sequence = 0;  // the next one to start: the fence after a decrease
+    std::ptrdiff_t in_flight = 0;     // counting the finished operation
+};
+
+[[noreturn]] inline void invalid_limit(const char* what) {
+    throw std::invalid_argument(std::string("sluice::concurrency_limit: ") + what);
+}
+
+inline void check_bounds(std::ptrdiff_t initial, std::ptrdiff_t min, std::ptrdiff_t max, double backoff) {
+    if (min < 1) invalid_limit("min must be at least 1");
+    if (max < min) invalid_limit("max must not be below min");
+    if (initial < min || initial > max) invalid_limit("initial must lie within [min, max]");
+    if (!(backoff > 0.0 && backoff < 1.0)) invalid_limit("backoff must lie in (0, 1)");
+}
+
+/// What aimd and gradient share: bounds, a real-valued estimate, the one-decrease-per-round fence
+/// and the error classification.
+class adaptive_base {
+public:
+    adaptive_base(std::ptrdiff_t initial, std::ptrdiff_t min, std::ptrdiff_t max, double backoff,
+                  overload_predicate is_overload)
+        : estimate_(static_cast<double>(initial)), min_(min), max_(max), backoff_(backoff),
+          is_overload_(std::move(is_overload)) {
+        check_bounds(initial, min, max, backoff);
+    }
+
+    [[nodiscard]] std::ptrdiff_t limit() const noexcept {
+        return std::clamp(static_cast<std::ptrdiff_t>(std::floor(estimate_)), min_, max_);
+    }
+
+    void reset(std::ptrdiff_t limit) {
+        if (limit < min_ || limit > max_) invalid_limit("set_limit: outside the limit's [min, max]");
+        estimate_ = static_cast<double>(limit);
+    }
+
+    [[nodiscard]] bool overload(const std::exception_ptr& error) const {
+        if (is_overload_) return is_overload_(error);
+        try {
+            std::rethrow_exception(error);
+        } catch (const timeout_error&) {
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
+
+protected:
+    /// Multiplicative decrease, unless this overload belongs to a round already answered.
+    void back_off(const limit_sample& sample) noexcept {
+        if (sample.sequence < fence_) return;
+        estimate_ = std::max(static_cast<double>(min_), estimate_ * backoff_);
+        fence_ = sample.next_sequence;
+    }
+    void grow_to(double target) noexcept {
+        estimate_ = std::clamp(target, static_cast<double>(min_), static_cast<double>(max_));
+    }
+    /// Growing a limit the load does not even half use would let it run away from reality.
+    [[nodiscard]] bool app_limited(const limit_sample& sample) const noexcept {
+        return sample.in_flight * 2 < limit();
+    }
+
+    double estimate_;
+    std::ptrdiff_t min_;
+    std::ptrdiff_t max_;
+    double backoff_;
+    overload_predicate is_overload_;
+    std::uint64_t fence_ = 0;
+};
+
+class aimd_algorithm : public adaptive_base {
+public:
+    explicit aimd_algorithm(aimd p)
+        : adaptive_base(p.initial, p.min, p.max, p.backoff, std::move(p.is_overload)), window_(p.window),
+          slow_start_(p.slow_start), timeout_(p.timeout) {
+        if (window_ < 0) invalid_limit("aimd window must not be negative");
+        if (timeout_ < std::chrono::nanoseconds::zero()) invalid_limit("aimd timeout must not be negative");
+    }
+
+    void update(const limit_sample& sample) {
+        sluice::outcome result = sample.result;
+        if (result == sluice::outcome::success && timeout_ > timeout_.zero() && sample.latency > timeout_) {
+            result = sluice::outcome::overload;
+        }
+        if (result == sluice::outcome::overload) {
+            slow_start_ = false;
+            successes_ = 0;
+            back_off(sample);
+            return;
+        }
+        if (result != sluice::outcome::success || app_limited(sample)) return;
+        const std::ptrdiff_t needed = slow_start_ ? 1 : (window_ > 0 ? window_ : limit());
+        if (++successes_ < needed) return;
+        successes_ = 0;
+        grow_to(estimate_ + 1.0);
+    }
+
+private:
+    std::ptrdiff_t window_;
+    bool slow_start_;
+    std::chrono::nanoseconds timeout_;
+    std::ptrdiff_t successes_ = 0;
+};
+
+class gradient_algorithm : public adaptive_base {
+public:
+    explicit gradient_algorithm(gradient p)
+        : adaptive_base(p.initial, p.min, p.max, p.backoff, std::move(p.is_overload)), tolerance_(p.tolerance),
+          smoothing_(p.smoothing), headroom_(p.headroom), short_window_(static_cast<double>(p.short_window)),
+          long_window_(static_cast<double>(p.long_window)) {
+        if (!(tolerance_ >= 1.0)) invalid_limit("gradient tolerance must be at least 1");
+        if (!(smoothing_ > 0.0 && smoothing_ <= 1.0)) invalid_limit("gradient smoothing must lie in (0, 1]");
+        if (!(headroom_ > 0.0)) invalid_limit("gradient headroom must be positive");
+        if (p.short_window < 1 || p.long_window < 1) invalid_limit("gradient windows must be at least 1");
+    }
+
+    void update(const limit_sample& sample) {
+        if (sample.result == sluice::outcome::overload) {
+            back_off(sample);
+            return;
+        }
+        if (sample.result != sluice::outcome::success) return;
+        const double latency = std::max(1.0, static_cast<double>(sample.latency.count()));
+        if (samples_++ == 0) {
+            recent_ = baseline_ = latency;
+        } else {
+            recent_ += (latency - recent_) / short_window_;
+            baseline_ = recent_ < baseline_ ? recent_ : baseline_ + (recent_ - baseline_) / long_window_;
+        }
+        const double ratio = std::clamp(tolerance_ * baseline_ / recent_, 0.5, 1.0);
+        if (ratio >= 1.0 && app_limited(sample)) return;
+        const double target = estimate_ * ratio + headroom_;
+        grow_to(estimate_ * (1.0 - smoothing_) + target * smoothing_);
+    }
+
+private:
+    double tolerance_;
+    double smoothing_;
+    double headroom_;
+    double short_window_;
+    double long_window_;
+    double recent_ = 0;
+    double baseline_ = 0;
+    std::uint64_t samples_ = 0;
+};
+
+/// Told when room may have appeared under a limit (an operation finished, or the limit changed).
+/// Intrusively linked into the state's list: registering allocates nothing.
+class limit_watcher {
+public:
+    virtual void room_changed() = 0;
+
+protected:
+    limit_watcher() = default;
+    limit_watcher(const limit_watcher&) = delete;
+    limit_watcher& operator=(const limit_watcher&) = delete;
+    ~limit_watcher() = default;
+
+private:
+    friend class limit_state;
+    limit_watcher* prev_ = nullptr;
+    limit_watcher* next_ = nullptr;
+};
+
+/// The shared state behind concurrency_limit handles.
+class limit_state {
+public:
+    using algorithm = std::variant<std::monostate, aimd_algorithm, gradient_algorithm>;
+
+    limit_state(std::ptrdiff_t limit, algorithm how) : limit_(limit), algorithm_(std::move(how)) {
+        if (limit < 0) invalid_limit("the limit must not be negative");
+        if (auto* adaptive = adaptive_algorithm()) limit_ = adaptive->limit();
+    }
+    limit_state(const limit_state&) = delete;
+    limit_state& operator=(const limit_state&) = delete;
+
+    [[nodiscard]] std::ptrdiff_t limit() const noexcept { return limit_; }
+    [[nodiscard]] std::ptrdiff_t in_flight() const noexcept { return in_flight_; }
+    [[nodiscard]] bool has_room() const noexcept { return in_flight_ < limit_; }
+    [[nodiscard]] bool adaptive() const noexcept { return algorithm_.index() != 0; }
+
+    void set_limit(std::ptrdiff_t limit) {
+        if (limit < 0) invalid_limit("set_limit: the limit must not be negative");
+        if (auto* adaptive = adaptive_algorithm()) adaptive->reset(limit);
+        change_to(limit);
+    }
+
+    void on_change(std::function<void(std::ptrdiff_t)> callback) { on_change_ = std::move(callback); }
+
+    /// Counts one more operation in flight; never waits (the caller checked has_room or overrides it).
+    [[nodiscard]] limit_ticket start(limit_clock::time_point now) noexcept {
+        ++in_flight_;
+        return {now, next_sequence_++};
+    }
+    /// Whether start() should be given the time: only adaptive limits look at latency.
+    [[nodiscard]] limit_clock::time_point now_if_needed() const noexcept {
+        return adaptive() ? limit_clock::now() : limit_clock::time_point{};
+    }
+
+    /// Counts an operation out, feeds its sample to the algorithm, and tells the watchers.
+    void finish(const limit_ticket& ticket, sluice::outcome result, limit_clock::time_point now) {
+        assert(in_flight_ > 0);
+        const limit_sample sample{std::chrono::duration_cast<std::chrono::nanoseconds>(now - ticket.started), result,
+                                  ticket.sequence, next_sequence_, in_flight_};
+        --in_flight_;
+        std::visit(
+            [&](auto& how) {
+                if constexpr (!std::is_same_v<std::decay_t<decltype(how)>, std::monostate>) {
+                    how.update(sample);
+                    change_to(how.limit());
+                }
+            },
+            algorithm_);
+        notify();
+    }
+
+    [[nodiscard]] sluice::outcome classify(const std::exception_ptr& error) const {
+        if (!error) return sluice::outcome::success;
+        try {
+            std::rethrow_exception(error);
+        } catch (const cancelled_error&) {
+            return sluice::outcome::ignored;
+        } catch (...) {
+        }
+        const adaptive_base* adaptive = adaptive_algorithm();
+        return adaptive != nullptr && adaptive->overload(error) ? sluice::outcome::overload : sluice::outcome::ignored;
+    }
+
+    void watch(limit_watcher& watcher) noexcept {
+        watcher.prev_ = nullptr;
+        watcher.next_ = watchers_;
+        if (watchers_ != nullptr) watchers_->prev_ = &watcher;
+        watchers_ = &watcher;
+    }
+    void unwatch(limit_watcher& watcher) noexcept {
+        (watcher.prev_ != nullptr ? watcher.prev_->next_ : watchers_) = watcher.next_;
+        if (watcher.next_ != nullptr) watcher.next_->prev_ = watcher.prev_;
+        if (notifying_ == &watcher) notifying_ = watcher.next_;
+        watcher.prev_ = watcher.next_ = nullptr;
+    }
+
+    /// Adds one to a counting semaphore's limit (its `release()` by hand), telling the watchers.
+    void add_one() { change_to(limit_ + 1); }
+
+private:
+    [[nodiscard]] adaptive_base* adaptive_algorithm() noexcept {
+        return std::visit(
+            [](auto& how) -> adaptive_base* {
+                if constexpr (std::is_base_of_v<adaptive_base, std::decay_t<decltype(how)>>) return &how;
+                return nullptr;
+            },
+            algorithm_);
+    }
+    [[nodiscard]] const adaptive_base* adaptive_algorithm() const noexcept {
+        return const_cast<limit_state*>(this)->adaptive_algorithm();
+    }
+
+    void change_to(std::ptrdiff_t limit) {
+        if (limit == limit_) return;
+        limit_ = limit;
+        if (on_change_) on_change_(limit);
+        notify();
+    }
+
+    /// TRICKY: watchers only schedule coroutines (nothing runs inline), so none should disappear
+    /// while told; unwatch still keeps `notifying_` valid so the walk never follows a dead link. A
+    /// nested notify (an on_change callback that sets the limit again) walks the whole list itself
+    /// and ends the outer walk, which then has nothing left to tell.
+    void notify() {
+        for (limit_watcher* watcher = watchers_; watcher != nullptr; watcher = notifying_) {
+            notifying_ = watcher->next_;
+            watcher->room_changed();
+        }
+        notifying_ = nullptr;
+    }
+
+    std::ptrdiff_t limit_;
+    std::ptrdiff_t in_flight_ = 0;
+    std::uint64_t next_sequence_ = 0;
+    algorithm algorithm_;
+    std::function<void(std::ptrdiff_t)> on_change_;
+    limit_watcher* watchers_ = nullptr;
+    limit_watcher* notifying_ = nullptr;
+};
+
+}  // namespace sluice::detail
