@@ -115,6 +115,8 @@ TEST_CASE("invalid aimd and gradient parameters throw invalid_argument", "[concu
     CHECK_THROWS_AS(make(aimd{.backoff = 0.0}), std::invalid_argument);
     CHECK_THROWS_AS(make(aimd{.window = -1}), std::invalid_argument);
     CHECK_THROWS_AS(make(aimd{.timeout = -1ms}), std::invalid_argument);
+    CHECK_THROWS_AS(make(aimd{.slow_start = 0.5}), std::invalid_argument);
+    CHECK_THROWS_AS(make(aimd{.slow_start = 17}), std::invalid_argument);
     CHECK_THROWS_AS(make(gradient{.initial = 0}), std::invalid_argument);
     CHECK_THROWS_AS(make(gradient{.tolerance = 0.9}), std::invalid_argument);
     CHECK_THROWS_AS(make(gradient{.smoothing = 0.0}), std::invalid_argument);
@@ -132,18 +134,21 @@ TEST_CASE("invalid aimd and gradient parameters throw invalid_argument", "[concu
 
 // --- aimd -------------------------------------------------------------------------------------------
 
-TEST_CASE("aimd: slow start grows by one per success, an overload multiplies by backoff, then one per window",
+TEST_CASE("aimd: slow start grows by one per success and ends halved by the first overload, "
+          "then one per window and backoff",
           "[concurrency_limit][aimd]") {
-    load run(sluice::aimd{.initial = 1, .min = 1, .max = 100, .backoff = 0.5});
+    load run(sluice::aimd{.initial = 1, .min = 1, .max = 100, .backoff = 0.9});
     CHECK(run.steps(7, sluice::outcome::success) == std::vector<std::ptrdiff_t>{2, 3, 4, 5, 6, 7, 8});
-    CHECK(run.step(sluice::outcome::overload) == 4);  // 8 × 0.5
+    CHECK(run.step(sluice::outcome::overload) == 4);  // slow start ends: back to the last good round
     // Congestion avoidance: the window is the current limit, so +1 after 4 successes, then after 5.
     CHECK(run.steps(9, sluice::outcome::success) == std::vector<std::ptrdiff_t>{4, 4, 4, 5, 5, 5, 5, 5, 6});
+    run.drain();
+    CHECK(run.step(sluice::outcome::overload) == 5);  // 6 × 0.9 = 5.4: now backoff applies
 }
 
 TEST_CASE("aimd: overloads of operations started before the last decrease shrink the limit only once",
           "[concurrency_limit][aimd]") {
-    load run(sluice::aimd{.initial = 10, .min = 1, .max = 100, .backoff = 0.9, .slow_start = false});
+    load run(sluice::aimd{.initial = 10, .min = 1, .max = 100, .backoff = 0.9, .slow_start = 1.0});
     run.top_up();
     REQUIRE(run.limit().in_flight() == 10);
     // The whole round was already in flight when the first overload came back: one congestion event.
@@ -153,8 +158,15 @@ TEST_CASE("aimd: overloads of operations started before the last decrease shrink
     CHECK(run.step(sluice::outcome::overload) == 8);
 }
 
+TEST_CASE("aimd: a slow start factor of 1.5 grows by half a step per success and ends divided by 1.5",
+          "[concurrency_limit][aimd]") {
+    load run(sluice::aimd{.initial = 2, .max = 100, .slow_start = 1.5});
+    CHECK(run.steps(8, sluice::outcome::success) == std::vector<std::ptrdiff_t>{2, 3, 3, 4, 4, 5, 5, 6});
+    CHECK(run.step(sluice::outcome::overload) == 4);  // 6 / 1.5
+}
+
 TEST_CASE("aimd: a fixed window, min and max are respected", "[concurrency_limit][aimd]") {
-    load run(sluice::aimd{.initial = 3, .min = 2, .max = 4, .backoff = 0.5, .window = 2, .slow_start = false});
+    load run(sluice::aimd{.initial = 3, .min = 2, .max = 4, .backoff = 0.5, .window = 2, .slow_start = 1.0});
     CHECK(run.steps(6, sluice::outcome::success) == std::vector<std::ptrdiff_t>{3, 4, 4, 4, 4, 4});
     for (int i = 0; i < 6; ++i) {
         run.drain();  // start afresh after each decrease, so the next overload is a new round
@@ -171,7 +183,7 @@ TEST_CASE("aimd: no growth while the load does not use half the limit", "[concur
 }
 
 TEST_CASE("aimd: a success slower than the timeout counts as an overload", "[concurrency_limit][aimd]") {
-    load run(sluice::aimd{.initial = 8, .backoff = 0.5, .slow_start = false, .timeout = 100ms});
+    load run(sluice::aimd{.initial = 8, .backoff = 0.5, .slow_start = 1.0, .timeout = 100ms});
     CHECK(run.step(sluice::outcome::success, 50ms) == 8);
     CHECK(run.step(sluice::outcome::success, 150ms) == 4);
 }

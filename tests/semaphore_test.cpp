@@ -576,7 +576,7 @@ SLUICE_TEST_CASE("permits report outcomes to an aimd limit: successes grow it, a
         auto permit = co_await sem.acquire();
         permit.report(std::make_exception_ptr(sluice::timeout_error()));
     }
-    CHECK(limit.limit() == 1);  // 3 × 0.5, and slow start is over: a success now adds one
+    CHECK(limit.limit() == 1);  // 3 halved: slow start is over, a success now adds one per round
     const auto fail_holding = [](sluice::semaphore& s) -> sluice::task<void> {
         auto permit = co_await s.acquire();
         throw std::runtime_error("client-side bug");

@@ -22,6 +22,9 @@
 ///   negative window or timeout, gradient tolerance < 1, smoothing outside (0, 1], headroom <= 0,
 ///   windows < 1, a negative fixed or set limit, an adaptive limit set outside its [min, max])
 ///   throw std::invalid_argument.
+/// - The parameter types `aimd`, `gradient`, the `outcome` enum and `overload_predicate` are
+///   declared (and each field documented) in detail/concurrency_limit.hpp, beside the algorithms
+///   that read them, so that header stands alone.
 /// - The change callback runs inside whatever changed the limit (a permit's release, set_limit):
 ///   it must not throw, and should not change the limit itself.
 
@@ -31,62 +34,6 @@
 #include <functional>
 #include <memory>
 #include <utility>
-
-namespace sluice {
-
-/// How an operation run under a concurrency_limit ended, as its limit sees it.
-enum class outcome {
-    success,   ///< a normal answer: a latency sample, and a step towards growing the limit
-    overload,  ///< the server pushed back (503, 429, a timeout): the limit shrinks
-    ignored,   ///< says nothing about capacity (cancelled, a client-side error): no sample
-};
-
-/// Classifies a failed operation: true if its error means "the server is overloaded".
-using overload_predicate = std::function<bool(const std::exception_ptr&)>;
-
-/// Parameters of an AIMD limit (additive increase, multiplicative decrease, as TCP's congestion
-/// window): the limit grows by one per window of successes and is multiplied by `backoff` on an
-/// overload. Like TCP, it starts in *slow start* (grow by one per success, so it doubles every
-/// round trip) until the first overload, and it shrinks at most once per round of operations:
-/// an overload reported by an operation started before the last decrease is part of the same
-/// congestion event and does not shrink the limit again.
-struct aimd {
-    std::ptrdiff_t initial = 1;  ///< the limit at the start; min <= initial <= max
-    std::ptrdiff_t min = 1;      ///< never below this (>= 1)
-    std::ptrdiff_t max = 1000;   ///< never above this
-    double backoff = 0.9;        ///< factor applied on an overload, in (0, 1)
-    /// Successes per step of +1 after slow start; 0 (default): the current limit, i.e. one step per
-    /// round of operations, as TCP's congestion avoidance.
-    std::ptrdiff_t window = 0;
-    bool slow_start = true;  ///< grow by one per success until the first overload
-    /// A success slower than this counts as an overload (a server that slows down instead of
-    /// refusing); zero: latency is not looked at.
-    std::chrono::nanoseconds timeout{0};
-    /// Which errors mean overload; empty: `timeout_error` (from wait_for) does.
-    overload_predicate is_overload{};
-};
-
-/// Parameters of a gradient limit: it watches latency rather than errors. It keeps a smoothed recent
-/// latency and a long-run baseline (a minimum of the smoothed latency that slowly follows it upwards,
-/// so a lasting change of the server's base latency is eventually adopted). While the recent latency
-/// stays within `tolerance` × baseline, the limit grows by about `smoothing` × `headroom` per
-/// sample; above it, the limit is pulled down in proportion (down to half per sample, smoothed).
-/// An overload outcome multiplies it by `backoff`, at most once per round, as aimd does.
-struct gradient {
-    std::ptrdiff_t initial = 4;  ///< the limit at the start; min <= initial <= max
-    std::ptrdiff_t min = 1;      ///< never below this (>= 1)
-    std::ptrdiff_t max = 1000;   ///< never above this
-    double tolerance = 1.5;      ///< recent/baseline latency ratio tolerated before shrinking (>= 1)
-    double smoothing = 0.2;      ///< how far one sample moves the limit to its target, in (0, 1]
-    double headroom = 4;         ///< growth target above the current limit while latency is fine (> 0)
-    std::ptrdiff_t short_window = 10;  ///< samples averaged into the recent latency (>= 1)
-    std::ptrdiff_t long_window = 500;  ///< samples over which the baseline drifts up to the recent latency (>= 1)
-    double backoff = 0.9;              ///< factor applied on an overload, in (0, 1)
-    /// Which errors mean overload; empty: `timeout_error` (from wait_for) does.
-    overload_predicate is_overload{};
-};
-
-}  // namespace sluice
 
 #include "detail/concurrency_limit.hpp"
 

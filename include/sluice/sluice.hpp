@@ -13,6 +13,7 @@
 #include "igather.hpp"
 #include "net.hpp"
 #include "queue.hpp"
+#include "rate_limit.hpp"
 #include "result.hpp"
 #include "semaphore.hpp"
 #include "task.hpp"

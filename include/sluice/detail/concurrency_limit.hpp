@@ -8,8 +8,9 @@
 // waiting for room (a semaphore's waiters, an engine with unstarted items) register a
 // `limit_watcher` and are told after every change that may have made room: a finish, or a new limit.
 //
-// Single-threaded, like everything on a loop: no atomics. Included by sluice/concurrency_limit.hpp
-// after the public parameter types (outcome, aimd, gradient) it builds on.
+// Single-threaded, like everything on a loop: no atomics. The public parameter types (outcome,
+// aimd, gradient) come first, in namespace sluice: they are part of the API of
+// sluice/concurrency_limit.hpp, declared here so that the algorithms reading them stand alone.
 
 #include <algorithm>
 #include <cassert>
@@ -26,6 +27,67 @@
 #include <variant>
 
 #include "../cancellation.hpp"
+
+namespace sluice {
+
+/// How an operation run under a concurrency_limit ended, as its limit sees it.
+enum class outcome {
+    success,   ///< a normal answer: a latency sample, and a step towards growing the limit
+    overload,  ///< the server pushed back (503, 429, a timeout): the limit shrinks
+    ignored,   ///< says nothing about capacity (cancelled, a client-side error): no sample
+};
+
+/// Classifies a failed operation: true if its error means "the server is overloaded".
+using overload_predicate = std::function<bool(const std::exception_ptr&)>;
+
+/// Parameters of an AIMD limit (additive increase, multiplicative decrease, as TCP's congestion
+/// window): the limit grows by one per window of successes and is multiplied by `backoff` on an
+/// overload. Like TCP, it starts in *slow start* (by default grow by one per success, so it doubles
+/// every round trip) until the first overload, which undoes the last round's growth (back to the
+/// last round the server handled, whatever `backoff` is); and it shrinks at most once per round:
+/// an overload reported by an operation started before the last decrease is part of the same
+/// congestion event and does not shrink the limit again.
+struct aimd {
+    std::ptrdiff_t initial = 1;  ///< the limit at the start; min <= initial <= max
+    std::ptrdiff_t min = 1;      ///< never below this (>= 1)
+    std::ptrdiff_t max = 1000;   ///< never above this
+    double backoff = 0.9;        ///< factor applied on an overload, in (0, 1)
+    /// Successes per step of +1 after slow start; 0 (default): the current limit, i.e. one step per
+    /// round of operations, as TCP's congestion avoidance.
+    std::ptrdiff_t window = 0;
+    /// Growth factor per round until the first overload (slow start): each success adds
+    /// `slow_start − 1`, so a full round multiplies the limit by it; the first overload divides by
+    /// it. 2 is TCP's doubling; 1 turns slow start off (additive increase from the start); a
+    /// smaller factor overshoots the server's capacity by less, at the cost of a slower ramp.
+    double slow_start = 2.0;
+    /// A success slower than this counts as an overload (a server that slows down instead of
+    /// refusing); zero: latency is not looked at.
+    std::chrono::nanoseconds timeout{0};
+    /// Which errors mean overload; empty: `timeout_error` (from wait_for) does.
+    overload_predicate is_overload{};
+};
+
+/// Parameters of a gradient limit: it watches latency rather than errors. It keeps a smoothed recent
+/// latency and a long-run baseline (a minimum of the smoothed latency that slowly follows it upwards,
+/// so a lasting change of the server's base latency is eventually adopted). While the recent latency
+/// stays within `tolerance` × baseline, the limit grows by about `smoothing` × `headroom` per
+/// sample; above it, the limit is pulled down in proportion (down to half per sample, smoothed).
+/// An overload outcome multiplies it by `backoff`, at most once per round, as aimd does.
+struct gradient {
+    std::ptrdiff_t initial = 4;  ///< the limit at the start; min <= initial <= max
+    std::ptrdiff_t min = 1;      ///< never below this (>= 1)
+    std::ptrdiff_t max = 1000;   ///< never above this
+    double tolerance = 1.5;      ///< recent/baseline latency ratio tolerated before shrinking (>= 1)
+    double smoothing = 0.2;      ///< how far one sample moves the limit to its target, in (0, 1]
+    double headroom = 4;         ///< growth target above the current limit while latency is fine (> 0)
+    std::ptrdiff_t short_window = 10;  ///< samples averaged into the recent latency (>= 1)
+    std::ptrdiff_t long_window = 500;  ///< samples over which the baseline drifts up to the recent latency (>= 1)
+    double backoff = 0.9;              ///< factor applied on an overload, in (0, 1)
+    /// Which errors mean overload; empty: `timeout_error` (from wait_for) does.
+    overload_predicate is_overload{};
+};
+
+}  // namespace sluice
 
 namespace sluice::detail {
 
@@ -117,6 +179,7 @@ public:
         : adaptive_base(p.initial, p.min, p.max, p.backoff, std::move(p.is_overload)), window_(p.window),
           slow_start_(p.slow_start), timeout_(p.timeout) {
         if (window_ < 0) invalid_limit("aimd window must not be negative");
+        if (!(slow_start_ >= 1.0 && slow_start_ <= 16.0)) invalid_limit("aimd slow_start must lie in [1, 16]");
         if (timeout_ < std::chrono::nanoseconds::zero()) invalid_limit("aimd timeout must not be negative");
     }
 
@@ -126,13 +189,24 @@ public:
             result = sluice::outcome::overload;
         }
         if (result == sluice::outcome::overload) {
-            slow_start_ = false;
             successes_ = 0;
+            if (slow_start_ > 1.0 && sample.sequence >= fence_) {
+                // Slow start multiplied the limit by slow_start every round, so the round before
+                // this one was served fine: go back to it, as TCP halves when slow start ends.
+                estimate_ = std::max(static_cast<double>(min_), estimate_ / slow_start_);
+                slow_start_ = 1.0;
+                fence_ = sample.next_sequence;
+                return;
+            }
             back_off(sample);
             return;
         }
         if (result != sluice::outcome::success || app_limited(sample)) return;
-        const std::ptrdiff_t needed = slow_start_ ? 1 : (window_ > 0 ? window_ : limit());
+        if (slow_start_ > 1.0) {
+            grow_to(estimate_ + (slow_start_ - 1.0));
+            return;
+        }
+        const std::ptrdiff_t needed = window_ > 0 ? window_ : limit();
         if (++successes_ < needed) return;
         successes_ = 0;
         grow_to(estimate_ + 1.0);
@@ -140,7 +214,7 @@ public:
 
 private:
     std::ptrdiff_t window_;
-    bool slow_start_;
+    double slow_start_;  // 1 once slow start is over
     std::chrono::nanoseconds timeout_;
     std::ptrdiff_t successes_ = 0;
 };

@@ -1,0 +1,315 @@
+// adaptive: a concurrency limit that finds a server's capacity by itself (issue 14).
+//
+// A built-in HTTP server on 127.0.0.1 has a *capacity* K: up to K requests at once are answered
+// after the normal latency; beyond K it answers 503 Service Unavailable at once (--mode reject),
+// or takes ten times longer (--mode slow: a server that thrashes). The client downloads N items
+// through a sluice::semaphore over a sluice::concurrency_limit that starts at 1:
+//   aimd      grows by one per success (slow start), then one per round, and backs off ×0.9 on
+//             each 503 (each reported through permit.report(outcome::overload)); a 503'd item is
+//             fetched again after one latency;
+//   gradient  watches latency: grows while it stays near its minimum, shrinks when it rises.
+// It prints the limit over time as a sparkline (and writes an SVG with --svg FILE), the total time,
+// the number of 503s, and with --sweep the same download at fixed limits for comparison.
+//
+// Usage: adaptive [--items N] [--capacity K] [--latency-ms MS] [--mode reject|slow]
+//                 [--limit aimd|gradient|N] [--slow-start X] [--backoff X] [--sweep] [--svg FILE] [--check]
+// It prints "converged: yes" when the limit's median over the second half of the run lies within
+// [K/2, 3K/2] and fewer than 5% of the requests were rejected (counts, not time); with --check it
+// then exits 0, else 1.
+
+#include <sluice/sluice.hpp>
+
+#include "support/http_client.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+enum class server_mode { reject, slow };
+
+struct options {
+    int items = 676;  // as many as flags has codes AA..ZZ
+    int capacity = 16;
+    int latency_ms = 20;
+    server_mode mode = server_mode::reject;
+    std::string limit = "aimd";
+    bool sweep = false;
+    bool check = false;
+    std::string svg;
+    double slow_start = 1.5;
+    double backoff = 0.9;
+};
+
+// ---- the capacity server ------------------------------------------------------------------------
+
+struct server_state {
+    int capacity;
+    std::chrono::milliseconds latency;
+    server_mode mode;
+    int active = 0;  // requests being served now
+    int peak = 0;
+};
+
+sluice::task<> serve_one(sluice::tcp_stream stream, server_state& server) {
+    try {
+        http::parser request(http::parser::kind::request);
+        std::array<char, 2048> buffer{};
+        bool complete = false;
+        while (!complete) {
+            const std::size_t n = co_await stream.read_some(std::span<char>(buffer));
+            if (n == 0) co_return;
+            complete = request.feed(std::string_view(buffer.data(), n));
+        }
+        const bool over = server.active >= server.capacity;
+        if (over && server.mode == server_mode::reject) {
+            co_await stream.write_all(http::format_response(503, "Service Unavailable", "text/plain", "busy\n"));
+            co_return;
+        }
+        ++server.active;
+        server.peak = std::max(server.peak, server.active);
+        struct leave {
+            int& active;
+            ~leave() { --active; }
+        } guard{server.active};
+        co_await sluice::sleep_for(over ? server.latency * 10 : server.latency);
+        co_await stream.write_all(http::format_response(200, "OK", "text/plain", request.get().target));
+    } catch (const sluice::cancelled_error&) {
+        throw;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "server: %s\n", e.what());
+    }
+}
+
+sluice::task<> serve(sluice::tcp_listener& listener, server_state& server) {
+    for (;;) sluice::spawn(serve_one(co_await listener.accept(), server)).detach();
+}
+
+// ---- the client -----------------------------------------------------------------------------------
+
+struct run_report {
+    std::string name;
+    double seconds = 0;
+    int requests = 0;
+    int rejected = 0;
+    std::vector<std::pair<double, std::ptrdiff_t>> trace;  // (seconds since start, limit)
+};
+
+/// Fetches item `i` until it is served: each attempt holds a permit; a 503 reports an overload.
+sluice::task<> fetch(const sluice::endpoint& server, int i, sluice::semaphore& sem, run_report& report,
+                     std::chrono::milliseconds retry_after) {
+    for (;;) {
+        {
+            auto permit = co_await sem.acquire();
+            ++report.requests;
+            sluice::tcp_stream stream = co_await sluice::tcp_stream::connect(server);
+            const http::message response =
+                co_await http::get(stream, server.to_string(), "/item/" + std::to_string(i));
+            if (response.status == 200) co_return;
+            if (response.status != 503) throw std::runtime_error("unexpected HTTP " + std::to_string(response.status));
+            ++report.rejected;
+            permit.report(sluice::outcome::overload);
+        }
+        co_await sluice::sleep_for(retry_after);
+    }
+}
+
+sluice::task<run_report> download(const sluice::endpoint& server, const options& opts, std::string name,
+                                  sluice::concurrency_limit limit) {
+    run_report report;
+    report.name = std::move(name);
+    const auto start = steady::now();
+    const auto since_start = [&] { return std::chrono::duration<double>(steady::now() - start).count(); };
+    report.trace.emplace_back(0.0, limit.limit());
+    limit.on_change([&](std::ptrdiff_t n) { report.trace.emplace_back(since_start(), n); });
+    sluice::semaphore sem(limit);
+    std::vector<sluice::task<>> items;
+    items.reserve(static_cast<std::size_t>(opts.items));
+    for (int i = 0; i < opts.items; ++i) {
+        items.push_back(fetch(server, i, sem, report, std::chrono::milliseconds(opts.latency_ms)));
+    }
+    co_await sluice::gather(std::move(items));
+    report.seconds = since_start();
+    report.trace.emplace_back(report.seconds, limit.limit());
+    limit.on_change({});
+    co_return report;
+}
+
+sluice::concurrency_limit make_limit(const options& opts) {
+    const std::string& how = opts.limit;
+    if (how == "aimd") {
+        return sluice::aimd{.initial = 1, .min = 1, .max = 1000, .backoff = opts.backoff, .slow_start = opts.slow_start};
+    }
+    if (how == "gradient") return sluice::gradient{.initial = 1, .min = 1, .max = 1000};
+    return sluice::fixed(std::stoi(how));
+}
+
+// ---- the report -----------------------------------------------------------------------------------
+
+/// The limit in force at time t (the trace is in time order).
+std::ptrdiff_t limit_at(const run_report& run, double t) {
+    std::ptrdiff_t current = run.trace.front().second;
+    for (const auto& [when, limit] : run.trace) {
+        if (when > t) break;
+        current = limit;
+    }
+    return current;
+}
+
+std::string sparkline(const run_report& run, int columns, std::ptrdiff_t top) {
+    static constexpr std::array<const char*, 8> bars = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+    std::string out;
+    for (int c = 0; c < columns; ++c) {
+        const std::ptrdiff_t limit = limit_at(run, run.seconds * (c + 0.5) / columns);
+        const auto level = std::clamp<std::ptrdiff_t>(limit * 8 / (top + 1), 0, 7);
+        out += bars[static_cast<std::size_t>(level)];
+    }
+    return out;
+}
+
+/// The median of the limit sampled at 200 moments of the run's second half.
+std::ptrdiff_t settled_limit(const run_report& run) {
+    std::vector<std::ptrdiff_t> samples;
+    for (int i = 0; i < 200; ++i) samples.push_back(limit_at(run, run.seconds * (0.5 + i / 400.0)));
+    std::nth_element(samples.begin(), samples.begin() + 100, samples.end());
+    return samples[100];
+}
+
+void write_svg(const std::string& path, const run_report& run, int capacity) {
+    std::ptrdiff_t top = capacity;
+    for (const auto& point : run.trace) top = std::max(top, point.second);
+    const double width = 800;
+    const double height = 240;
+    const auto x = [&](double t) { return 40 + (width - 50) * t / std::max(run.seconds, 1e-9); };
+    const auto y = [&](double v) { return height - 20 - (height - 40) * v / static_cast<double>(top); };
+    std::ofstream svg(path);
+    svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height << "'>\n";
+    svg << "<line x1='40' x2='" << width - 10 << "' y1='" << y(capacity) << "' y2='" << y(capacity)
+        << "' stroke='red' stroke-dasharray='4'/>\n";
+    svg << "<text x='42' y='" << y(capacity) - 4 << "' font-size='11' fill='red'>capacity " << capacity << "</text>\n";
+    svg << "<polyline fill='none' stroke='black' points='";
+    std::ptrdiff_t previous = run.trace.front().second;
+    for (const auto& [when, limit] : run.trace) {
+        svg << x(when) << ',' << y(static_cast<double>(previous)) << ' ' << x(when) << ','
+            << y(static_cast<double>(limit)) << ' ';
+        previous = limit;
+    }
+    svg << "'/>\n<text x='42' y='" << height - 4 << "' font-size='11'>" << run.name << ": limit over "
+        << run.seconds << " s (max " << top << ")</text>\n</svg>\n";
+}
+
+void print_run(const run_report& run) {
+    std::printf("%-10s %7.2f s %6d requests %5d rejected (%4.1f%%)\n", run.name.c_str(), run.seconds, run.requests,
+                run.rejected, 100.0 * run.rejected / std::max(run.requests, 1));
+}
+
+sluice::task<int> main_task(const options& opts, sluice::tcp_listener& listener, server_state& state) {
+    const sluice::endpoint server = listener.local_endpoint();
+    auto server_task = sluice::spawn(serve(listener, state));
+    std::printf("capacity server on %s: K=%d, %d ms per request, beyond K: %s\n", server.to_string().c_str(),
+                opts.capacity, opts.latency_ms, opts.mode == server_mode::reject ? "503 at once" : "10x slower");
+
+    const run_report adaptive = co_await download(server, opts, opts.limit, make_limit(opts));
+    std::ptrdiff_t top = opts.capacity;
+    for (const auto& point : adaptive.trace) top = std::max(top, point.second);
+    const std::ptrdiff_t settled = settled_limit(adaptive);
+    std::printf("%s limit from %td, %d items: %zu changes, peak %td, median over the second half %td\n",
+                opts.limit.c_str(), adaptive.trace.front().second, opts.items, adaptive.trace.size() - 2, top, settled);
+    std::printf("limit over %.2f s (scale 0..%td): %s\n", adaptive.seconds, top, sparkline(adaptive, 60, top).c_str());
+    print_run(adaptive);
+    if (!opts.svg.empty()) write_svg(opts.svg, adaptive, opts.capacity);
+
+    if (opts.sweep) {
+        std::printf("fixed limits:\n");
+        std::optional<run_report> best;
+        for (const int n : {4, 8, 12, 14, 16, 18, 20, 24, 32, 64}) {
+            state.peak = 0;
+            const run_report fixed = co_await download(server, opts, "fixed " + std::to_string(n), sluice::fixed(n));
+            print_run(fixed);
+            if (!best || fixed.seconds < best->seconds) best = fixed;
+        }
+        std::printf("best fixed: %s at %.2f s; %s / best = %.2f\n", best->name.c_str(), best->seconds,
+                    opts.limit.c_str(), adaptive.seconds / best->seconds);
+    }
+    server_task.cancel();
+    const double rejected = static_cast<double>(adaptive.rejected) / std::max(adaptive.requests, 1);
+    const bool converged = 2 * settled >= opts.capacity && 2 * settled <= 3 * opts.capacity && rejected < 0.05;
+    std::printf("converged: %s\n", converged ? "yes" : "no");
+    co_return opts.check && !converged ? 1 : 0;
+}
+
+int usage() {
+    std::fprintf(stderr,
+                 "usage: adaptive [--items N] [--capacity K] [--latency-ms MS] [--mode reject|slow]\n"
+                 "                [--limit aimd|gradient|N] [--slow-start X] [--backoff X] [--sweep] [--svg FILE] [--check]\n");
+    return 1;
+}
+
+bool parse_positive(const char* text, int& out) {
+    char* end = nullptr;
+    const long value = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || value < 1 || value > 1'000'000) return false;
+    out = static_cast<int>(value);
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options opts;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+        const auto take_int = [&](int& out) { return value != nullptr && parse_positive(value, out) && ++i; };
+        if (arg == "--items") {
+            if (!take_int(opts.items)) return usage();
+        } else if (arg == "--capacity") {
+            if (!take_int(opts.capacity)) return usage();
+        } else if (arg == "--latency-ms") {
+            if (!take_int(opts.latency_ms)) return usage();
+        } else if (arg == "--mode" && value != nullptr) {
+            const std::string_view mode = argv[++i];
+            if (mode != "reject" && mode != "slow") return usage();
+            opts.mode = mode == "reject" ? server_mode::reject : server_mode::slow;
+        } else if (arg == "--limit" && value != nullptr) {
+            opts.limit = argv[++i];
+            int fixed = 0;
+            if (opts.limit != "aimd" && opts.limit != "gradient" && !parse_positive(opts.limit.c_str(), fixed)) {
+                return usage();
+            }
+        } else if ((arg == "--slow-start" || arg == "--backoff") && value != nullptr) {
+            char* end = nullptr;
+            const double x = std::strtod(argv[++i], &end);
+            if (*end != '\0' || !(x > 0 && x < 100)) return usage();
+            (arg == "--backoff" ? opts.backoff : opts.slow_start) = x;
+        } else if (arg == "--svg" && value != nullptr) {
+            opts.svg = argv[++i];
+        } else if (arg == "--sweep") {
+            opts.sweep = true;
+        } else if (arg == "--check") {
+            opts.check = true;
+        } else {
+            return usage();
+        }
+    }
+    try {
+        server_state state{opts.capacity, std::chrono::milliseconds(opts.latency_ms), opts.mode};
+        sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint("127.0.0.1", 0), 1024);
+        return sluice::run(main_task(opts, listener, state));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "adaptive: %s\n", e.what());
+        return 1;
+    }
+}
