@@ -2,7 +2,7 @@
 //
 // A built-in HTTP server on 127.0.0.1 has a *capacity* K: up to K requests at once are answered
 // after the normal latency; beyond K it answers 503 Service Unavailable at once (--mode reject),
-// or takes ten times longer (--mode slow: a server that thrashes). The client downloads N items
+// or thrashes (--mode slow: with A > K requests inside, each takes (A/K)² times the latency). The client downloads N items
 // through a sluice::semaphore over a sluice::concurrency_limit that starts at 1:
 //   aimd      grows by one per success (slow start), then one per round, and backs off ×0.9 on
 //             each 503 (each reported through permit.report(outcome::overload)); a 503'd item is
@@ -84,7 +84,11 @@ sluice::task<> serve_one(sluice::tcp_stream stream, server_state& server) {
             int& active;
             ~leave() { --active; }
         } guard{server.active};
-        co_await sluice::sleep_for(over ? server.latency * 10 : server.latency);
+        // Thrashing: with A > K requests inside, each takes (A/K)² times longer, so the server
+        // completes fewer requests per second the more it is given.
+        const double load = std::max(1.0, static_cast<double>(server.active) / server.capacity);
+        co_await sluice::sleep_for(std::chrono::duration<double, std::milli>(
+            static_cast<double>(server.latency.count()) * load * load));
         co_await stream.write_all(http::format_response(200, "OK", "text/plain", request.get().target));
     } catch (const sluice::cancelled_error&) {
         throw;
@@ -219,7 +223,7 @@ sluice::task<int> main_task(const options& opts, sluice::tcp_listener& listener,
     const sluice::endpoint server = listener.local_endpoint();
     auto server_task = sluice::spawn(serve(listener, state));
     std::printf("capacity server on %s: K=%d, %d ms per request, beyond K: %s\n", server.to_string().c_str(),
-                opts.capacity, opts.latency_ms, opts.mode == server_mode::reject ? "503 at once" : "10x slower");
+                opts.capacity, opts.latency_ms, opts.mode == server_mode::reject ? "503 at once" : "thrashes, (A/K)^2 slower");
 
     const run_report adaptive = co_await download(server, opts, opts.limit, make_limit(opts));
     std::ptrdiff_t top = opts.capacity;

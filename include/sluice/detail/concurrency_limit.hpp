@@ -25,6 +25,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "../cancellation.hpp"
 
@@ -262,21 +263,12 @@ private:
 };
 
 /// Told when room may have appeared under a limit (an operation finished, or the limit changed).
-/// Intrusively linked into the state's list: registering allocates nothing.
 class limit_watcher {
 public:
     virtual void room_changed() = 0;
 
 protected:
-    limit_watcher() = default;
-    limit_watcher(const limit_watcher&) = delete;
-    limit_watcher& operator=(const limit_watcher&) = delete;
     ~limit_watcher() = default;
-
-private:
-    friend class limit_state;
-    limit_watcher* prev_ = nullptr;
-    limit_watcher* next_ = nullptr;
 };
 
 /// The shared state behind concurrency_limit handles.
@@ -343,18 +335,9 @@ public:
         return adaptive != nullptr && adaptive->overload(error) ? sluice::outcome::overload : sluice::outcome::ignored;
     }
 
-    void watch(limit_watcher& watcher) noexcept {
-        watcher.prev_ = nullptr;
-        watcher.next_ = watchers_;
-        if (watchers_ != nullptr) watchers_->prev_ = &watcher;
-        watchers_ = &watcher;
-    }
-    void unwatch(limit_watcher& watcher) noexcept {
-        (watcher.prev_ != nullptr ? watcher.prev_->next_ : watchers_) = watcher.next_;
-        if (watcher.next_ != nullptr) watcher.next_->prev_ = watcher.prev_;
-        if (notifying_ == &watcher) notifying_ = watcher.next_;
-        watcher.prev_ = watcher.next_ = nullptr;
-    }
+    /// Registers a watcher (a semaphore, an engine); it must unwatch before it dies.
+    void watch(limit_watcher& watcher) { watchers_.push_back(&watcher); }
+    void unwatch(limit_watcher& watcher) noexcept { std::erase(watchers_, &watcher); }
 
     /// Adds one to a counting semaphore's limit (its `release()` by hand), telling the watchers.
     void add_one() { change_to(limit_ + 1); }
@@ -379,16 +362,12 @@ private:
         notify();
     }
 
-    /// TRICKY: watchers only schedule coroutines (nothing runs inline), so none should disappear
-    /// while told; unwatch still keeps `notifying_` valid so the walk never follows a dead link. A
-    /// nested notify (an on_change callback that sets the limit again) walks the whole list itself
-    /// and ends the outer walk, which then has nothing left to tell.
+    /// TRICKY: a watcher only hands out room (a semaphore schedules its waiters, an engine starts
+    /// items), so none should register or leave while being told; walking by index still never
+    /// reads a dead entry if one does. A nested notify (an on_change callback that sets the limit
+    /// again) tells everyone about the latest state itself.
     void notify() {
-        for (limit_watcher* watcher = watchers_; watcher != nullptr; watcher = notifying_) {
-            notifying_ = watcher->next_;
-            watcher->room_changed();
-        }
-        notifying_ = nullptr;
+        for (std::size_t i = 0; i < watchers_.size(); ++i) watchers_[i]->room_changed();
     }
 
     std::ptrdiff_t limit_;
@@ -396,8 +375,7 @@ private:
     std::uint64_t next_sequence_ = 0;
     algorithm algorithm_;
     std::function<void(std::ptrdiff_t)> on_change_;
-    limit_watcher* watchers_ = nullptr;
-    limit_watcher* notifying_ = nullptr;
+    std::vector<limit_watcher*> watchers_;  // few: the semaphores and engines sharing the limit
 };
 
 }  // namespace sluice::detail
