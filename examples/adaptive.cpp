@@ -19,6 +19,7 @@
 
 #include <sluice/sluice.hpp>
 
+#include "support/arguments.hpp"
 #include "support/http_client.hpp"
 
 #include <algorithm>
@@ -254,59 +255,65 @@ sluice::task<int> main_task(const options& opts, sluice::tcp_listener& listener,
     co_return opts.check && !converged ? 1 : 0;
 }
 
-int usage() {
-    std::fprintf(stderr,
-                 "usage: adaptive [--items N] [--capacity K] [--latency-ms MS] [--mode reject|slow]\n"
-                 "                [--limit aimd|gradient|N] [--slow-start X] [--backoff X] [--sweep] [--svg FILE] [--check]\n");
-    return 1;
-}
-
-bool parse_positive(const char* text, int& out) {
+/// A factor given on the command line: a number in (low, high).
+double factor(args::command_line& line, double low, double high, const char* expected) {
+    const std::string text(line.value());
     char* end = nullptr;
-    const long value = std::strtol(text, &end, 10);
-    if (end == text || *end != '\0' || value < 1 || value > 1'000'000) return false;
-    out = static_cast<int>(value);
-    return true;
+    const double x = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(x > low && x < high)) line.bad_value(text, expected);
+    return x;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     options opts;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-        const auto take_int = [&](int& out) { return value != nullptr && parse_positive(value, out) && ++i; };
-        if (arg == "--items") {
-            if (!take_int(opts.items)) return usage();
-        } else if (arg == "--capacity") {
-            if (!take_int(opts.capacity)) return usage();
-        } else if (arg == "--latency-ms") {
-            if (!take_int(opts.latency_ms)) return usage();
-        } else if (arg == "--mode" && value != nullptr) {
-            const std::string_view mode = argv[++i];
-            if (mode != "reject" && mode != "slow") return usage();
-            opts.mode = mode == "reject" ? server_mode::reject : server_mode::slow;
-        } else if (arg == "--limit" && value != nullptr) {
-            opts.limit = argv[++i];
-            int fixed = 0;
-            if (opts.limit != "aimd" && opts.limit != "gradient" && !parse_positive(opts.limit.c_str(), fixed)) {
-                return usage();
+    constexpr const char* help =
+        "usage: adaptive [-h] [--items N] [--capacity K] [--latency-ms MS] [--mode reject|slow]\n"
+        "                [--limit aimd|gradient|N] [--slow-start X] [--backoff X] [--sweep] [--svg FILE] [--check]\n"
+        "  --items N        items to download (default 676)\n"
+        "  --capacity K     requests the server serves at once at normal latency (default 16)\n"
+        "  --latency-ms MS  the server's normal latency (default 20)\n"
+        "  --mode M         beyond K: reject (503 at once, default) or slow (thrashes)\n"
+        "  --limit L        aimd (default), gradient, or a fixed number\n"
+        "  --slow-start X   aimd's growth factor per round until the first 503, in [1, 16] (default 1.5)\n"
+        "  --backoff X      aimd's factor on a 503, in (0, 1) (default 0.9)\n"
+        "  --sweep          also download at fixed limits 4..64 and compare the times\n"
+        "  --svg FILE       write the limit over time as an SVG plot\n"
+        "  --check          exit 1 unless the limit converged near K with < 5% rejected\n"
+        "  -h, --help       show this help and exit\n";
+    if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
+            if (line.is("", "--items")) {
+                opts.items = static_cast<int>(line.integer(1, 1'000'000));
+            } else if (line.is("", "--capacity")) {
+                opts.capacity = static_cast<int>(line.integer(1, 100'000));
+            } else if (line.is("", "--latency-ms")) {
+                opts.latency_ms = static_cast<int>(line.integer(1, 60'000));
+            } else if (line.is("", "--mode")) {
+                opts.mode = line.choice("reject|slow") == 0 ? server_mode::reject : server_mode::slow;
+            } else if (line.is("", "--limit")) {
+                const std::string text(line.value());
+                char* end = nullptr;
+                const long fixed = std::strtol(text.c_str(), &end, 10);
+                if (text != "aimd" && text != "gradient" && (text.empty() || *end != '\0' || fixed < 1 || fixed > 100'000)) {
+                    line.bad_value(text, "aimd, gradient or an integer in 1..100000");
+                }
+                opts.limit = text;
+            } else if (line.is("", "--slow-start")) {
+                opts.slow_start = factor(line, 0.999, 16.001, "a number in [1, 16]");
+            } else if (line.is("", "--backoff")) {
+                opts.backoff = factor(line, 0, 1, "a number in (0, 1)");
+            } else if (line.is("", "--svg")) {
+                opts.svg = line.value();
+            } else if (line.is("", "--sweep")) {
+                opts.sweep = true;
+            } else if (line.is("", "--check")) {
+                opts.check = true;
+            } else {
+                line.unrecognized();
             }
-        } else if ((arg == "--slow-start" || arg == "--backoff") && value != nullptr) {
-            char* end = nullptr;
-            const double x = std::strtod(argv[++i], &end);
-            if (*end != '\0' || !(x > 0 && x < 100)) return usage();
-            (arg == "--backoff" ? opts.backoff : opts.slow_start) = x;
-        } else if (arg == "--svg" && value != nullptr) {
-            opts.svg = argv[++i];
-        } else if (arg == "--sweep") {
-            opts.sweep = true;
-        } else if (arg == "--check") {
-            opts.check = true;
-        } else {
-            return usage();
-        }
+        })) {
+        return *exit_status;
     }
     try {
         server_state state{opts.capacity, std::chrono::milliseconds(opts.latency_ms), opts.mode};

@@ -7,7 +7,7 @@
 //   - no window of one second holds more than RATE + BURST starts.
 // It prints both figures and exits 1 if either bound is broken.
 //
-// Usage: rate_check [JOBS [RATE [BURST]]]
+// Usage: rate_check [-h] [jobs [rate [burst]]]
 
 #include <sluice/sluice.hpp>
 
@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
+
+#include "support/arguments.hpp"
 
 namespace {
 
@@ -26,7 +28,7 @@ sluice::task<> job(sluice::rate_limit& limiter, std::vector<steady::time_point>&
     starts.push_back(steady::now());
 }
 
-sluice::task<int> check(long jobs, long rate, long burst) {
+sluice::task<int> check(long long jobs, long long rate, long long burst) {
     sluice::rate_limit limiter(rate, std::chrono::seconds(1), burst);
     std::vector<steady::time_point> starts;
     starts.reserve(static_cast<std::size_t>(jobs));
@@ -43,35 +45,34 @@ sluice::task<int> check(long jobs, long rate, long burst) {
         while (starts[last] - starts[first] > std::chrono::seconds(1)) ++first;
         most = std::max(most, last - first + 1);
     }
-    const double floor_s = static_cast<double>(std::max(0L, jobs - burst)) / static_cast<double>(rate);
+    const double floor_s = static_cast<double>(std::max(0LL, jobs - burst)) / static_cast<double>(rate);
     const bool slow_enough = elapsed >= floor_s;
     const bool never_over = most <= static_cast<std::size_t>(rate + burst);
-    std::printf("%ld jobs under rate_limit{%ld, 1s, burst %ld}: %.3f s (bound >= %.3f s: %s)\n", jobs, rate, burst,
+    std::printf("%lld jobs under rate_limit{%lld, 1s, burst %lld}: %.3f s (bound >= %.3f s: %s)\n", jobs, rate, burst,
                 elapsed, floor_s, slow_enough ? "ok" : "BROKEN");
-    std::printf("most starts in any 1 s window: %zu (bound <= %ld: %s)\n", most, rate + burst,
+    std::printf("most starts in any 1 s window: %zu (bound <= %lld: %s)\n", most, rate + burst,
                 never_over ? "ok" : "BROKEN");
     co_return slow_enough && never_over ? 0 : 1;
-}
-
-bool parse_count(const char* text, long& out) {
-    char* end = nullptr;
-    out = std::strtol(text, &end, 10);
-    return end != text && *end == '\0' && out >= 1 && out <= 100'000'000;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    long values[3] = {10'000, 1000, 50};
-    if (argc > 4) {
-        std::fprintf(stderr, "usage: rate_check [JOBS [RATE [BURST]]]\n");
-        return 1;
-    }
-    for (int i = 1; i < argc; ++i) {
-        if (!parse_count(argv[i], values[i - 1])) {
-            std::fprintf(stderr, "usage: rate_check [JOBS [RATE [BURST]]] (each a count >= 1)\n");
-            return 1;
-        }
+    long long values[3] = {10'000, 1000, 50};
+    constexpr const char* help =
+        "usage: rate_check [-h] [jobs [rate [burst]]]\n"
+        "  jobs         trivial jobs to start, 1..100000000 (default 10000)\n"
+        "  rate         tokens per second, 1..100000000 (default 1000)\n"
+        "  burst        tokens saved up at most, 1..100000000 (default 50)\n"
+        "  -h, --help   show this help and exit\n";
+    int given = 0;
+    if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
+            if (line.is_option() || given == 3) line.unrecognized();
+            static constexpr const char* names[] = {"jobs", "rate", "burst"};
+            line.positional(names[given]);
+            values[given++] = line.integer(1, 100'000'000);
+        })) {
+        return *exit_status;
     }
     return sluice::run(check(values[0], values[1], values[2]));
 }
