@@ -2,7 +2,8 @@
 """W5 of docs/design.md, "Benchmarks": TCP echo over loopback, requests/s and p99 latency at 1, 100,
 1000 connections.
 
-Runs the servers one at a time, interleaved (sluice, asio, sluice, asio, ...), each started fresh
+Runs the servers one at a time, interleaved (sluice on io_uring, sluice on epoll, asio, ...), each
+started fresh
 on 127.0.0.1 port 0 for every run; against each, echo_load (one C++ client, the same for every
 server) runs at every connection count for --seconds. Prints a markdown table of the medians over
 the runs (requests/s, p50 and p99 latency, and the asio/sluice ratios). Any error (a server that
@@ -18,6 +19,7 @@ Without echo_asio (no Boost) the asio columns are left out.
 """
 
 import argparse
+import os
 import re
 import resource
 import statistics
@@ -45,10 +47,10 @@ def first_existing(*paths):
 class Server:
     """A server process on 127.0.0.1:0; `port` from its "Serving on 127.0.0.1:PORT" line."""
 
-    def __init__(self, name, path):
+    def __init__(self, name, path, env=None):
         self.name = name
         self.process = subprocess.Popen([path, "--port", "0", "--host", "127.0.0.1"], stdout=subprocess.PIPE,
-                                        text=True)
+                                        text=True, env=env)
         line = self.process.stdout.readline()
         match = re.fullmatch(r"Serving on 127\.0\.0\.1:(\d+)\n", line)
         if not match:
@@ -117,6 +119,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--conns", default="1,100,1000", help="comma-separated connection counts")
     parser.add_argument("--quick", action="store_true", help="smoke run: C=2, 0.5 s, one run")
+    parser.add_argument("--no-epoll", action="store_true",
+                        help="leave out the sluice server on the epoll backend (SLUICE_BACKEND=epoll)")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.seconds, args.conns = 1, 0.5, "2"
@@ -137,13 +141,15 @@ def main():
         if args.asio and not asio:
             raise Failure(f"{args.asio}: not found")
         raise_fd_limit(max(conns))
-        servers = [("sluice", sluice)] + ([("asio", asio)] if asio else [])
+        epoll_env = dict(os.environ, SLUICE_BACKEND="epoll")
+        servers = [("sluice", sluice, None)] + ([] if args.no_epoll else [("sluice-epoll", sluice, epoll_env)])
+        servers += [("asio", asio, None)] if asio else []
         if not asio:
             print("w5: echo_asio not built (no Boost?); asio columns left out", file=sys.stderr)
-        results = {(name, c): [] for name, _ in servers for c in conns}
+        results = {(name, c): [] for name, _, _ in servers for c in conns}
         for run in range(args.runs):
-            for name, path in servers:
-                server = Server(name, path)
+            for name, path, env in servers:
+                server = Server(name, path, env)
                 try:
                     for c in conns:
                         result = run_load(load, name, server.port, c, args.seconds)
@@ -162,20 +168,25 @@ def main():
         return statistics.median(r[key] for r in results[(name, c)])
 
     print(f"W5 TCP echo over loopback, 64-byte requests, closed loop; median of {args.runs} run(s) of "
-          f"{args.seconds:g} s each; one echo_load client process (sluice, 1 thread)\n")
-    header = "| C | sluice req/s | sluice p50 µs | sluice p99 µs |"
-    rule = "|---:|---:|---:|---:|"
-    if asio:
-        header += " asio req/s | asio p50 µs | asio p99 µs | req/s asio/sluice | p99 asio/sluice |"
-        rule += "---:|---:|---:|---:|---:|"
+          f"{args.seconds:g} s each; one echo_load client process (sluice, 1 thread); sluice = io_uring "
+          f"backend, sluice-epoll = the same server with SLUICE_BACKEND=epoll\n")
+    names = [name for name, _, _ in servers]
+    header = "| C |" + "".join(f" {n} req/s | {n} p50 µs | {n} p99 µs |" for n in names)
+    rule = "|---:|" + "---:|---:|---:|" * len(names)
+    others = [n for n in names if n != "asio"] if asio else []
+    for n in others:
+        header += f" req/s {n}/asio | p99 {n}/asio |"
+        rule += "---:|---:|"
     print(header)
     print(rule)
     for c in conns:
-        s_rps, s_p50, s_p99 = (median("sluice", c, k) for k in ("req_per_s", "p50_us", "p99_us"))
-        row = f"| {c} | {s_rps:,.0f} | {s_p50:.1f} | {s_p99:.1f} |"
-        if asio:
-            a_rps, a_p50, a_p99 = (median("asio", c, k) for k in ("req_per_s", "p50_us", "p99_us"))
-            row += f" {a_rps:,.0f} | {a_p50:.1f} | {a_p99:.1f} | {ratio(a_rps, s_rps)} | {ratio(a_p99, s_p99)} |"
+        row = f"| {c} |"
+        for n in names:
+            rps, p50, p99 = (median(n, c, k) for k in ("req_per_s", "p50_us", "p99_us"))
+            row += f" {rps:,.0f} | {p50:.1f} | {p99:.1f} |"
+        for n in others:
+            row += (f" {ratio(median(n, c, 'req_per_s'), median('asio', c, 'req_per_s'))} |"
+                    f" {ratio(median(n, c, 'p99_us'), median('asio', c, 'p99_us'))} |")
         print(row)
     return 0
 

@@ -71,10 +71,10 @@ struct pipe_pair {
     }
 };
 
-/// An io_uring read(2) of at most `size` bytes; the bytes read, or system_error.
+/// A read(2) of at most `size` bytes through the loop's backend; the bytes read, or system_error.
 sluice::task<int> read_some(int fd, char* buffer, unsigned size) {
     co_return co_await sluice::detail::make_io_awaitable(
-        "read", [=](io_uring_sqe& sqe) { io_uring_prep_read(&sqe, fd, buffer, size, 0); });
+        "read", {.code = sluice::detail::io_code::read, .fd = fd, .size = size, .data = buffer});
 }
 
 int bytes_in_pipe(int fd) {

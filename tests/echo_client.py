@@ -8,8 +8,12 @@ Starts `echo_server --port 0 --once CLIENTS`, reads the port from its first line
 of them 1 MiB, sent in small pieces while a reader thread drains the echo) and checking every echo
 byte for byte, then checks that the server printed a Connection/Closed pair per client and exited
 with status 0. Any failure: a message on stderr and exit status 1.
+
+With SLUICE_TEST_LAUNCHER set (e.g. to tests/seccomp/no_io_uring), the server runs under that
+launcher, and must then also write nothing to stderr.
 """
 
+import os
 import re
 import socket
 import subprocess
@@ -83,7 +87,8 @@ def main():
         return 1
     server_path = sys.argv[1]
     clients = int(sys.argv[2]) if len(sys.argv) == 3 else 5
-    server = subprocess.Popen([server_path, "--port", "0", "--once", str(clients)],
+    launcher = [os.environ["SLUICE_TEST_LAUNCHER"]] if os.environ.get("SLUICE_TEST_LAUNCHER") else []
+    server = subprocess.Popen(launcher + [server_path, "--port", "0", "--once", str(clients)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = server.stdout.readline()
@@ -104,6 +109,8 @@ def main():
         out, err = server.communicate(timeout=TIMEOUT)
         if server.returncode != 0:
             raise RuntimeError(f"server exited with {server.returncode}: {err}")
+        if launcher and err:
+            raise RuntimeError(f"server wrote to stderr under {launcher[0]}: {err!r}")
         lines = out.splitlines()
         opened = [line for line in lines if re.fullmatch(r"Connection from 127\.0\.0\.1:\d+", line)]
         closed = [line for line in lines if re.fullmatch(r"Closed 127\.0\.0\.1:\d+", line)]

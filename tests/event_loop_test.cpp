@@ -9,7 +9,11 @@
 #include <sluice/task.hpp>
 #include <sluice/time.hpp>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -455,12 +459,15 @@ int refuse_single_issuer(unsigned entries, io_uring* ring, io_uring_params* para
     return io_uring_queue_init_params(entries, ring, params);
 }
 
-/// Runs a task under `fake` and returns the system_error run threw (or fails the test).
+constexpr sluice::event_loop_options io_uring_only{.backend = sluice::backend::io_uring};
+
+/// Runs a task on a forced io_uring backend under `fake` and returns the system_error run threw (or
+/// fails the test).
 std::system_error run_with_setup(sluice::detail::ring_setup_function fake, bool& ran) {
     ring_setup_override guard(fake);
     setup_flags_tried.clear();
     try {
-        sluice::run(set_flag(ran));
+        sluice::run(set_flag(ran), io_uring_only);
     } catch (const std::system_error& error) {
         return error;
     }
@@ -469,7 +476,7 @@ std::system_error run_with_setup(sluice::detail::ring_setup_function fake, bool&
 }
 }  // namespace
 
-TEST_CASE("io_uring_setup failing with EPERM: run throws system_error naming seccomp and io_uring_disabled",
+TEST_CASE("io_uring backend forced, io_uring_setup failing with EPERM: run throws system_error naming seccomp and io_uring_disabled",
           "[run][ring]") {
     bool ran = false;
     const std::system_error error = run_with_setup(refuse_eperm, ran);
@@ -484,7 +491,7 @@ TEST_CASE("io_uring_setup failing with EPERM: run throws system_error naming sec
     CHECK(sluice::detail::ring_setup_override == nullptr);
 }
 
-TEST_CASE("io_uring_setup failing with ENOSYS: run throws system_error naming seccomp and io_uring_disabled",
+TEST_CASE("io_uring backend forced, io_uring_setup failing with ENOSYS: run throws system_error naming seccomp and io_uring_disabled",
           "[run][ring]") {
     bool ran = false;
     const std::system_error error = run_with_setup(refuse_enosys, ran);
@@ -497,7 +504,7 @@ TEST_CASE("io_uring_setup failing with ENOSYS: run throws system_error naming se
     CHECK_FALSE(ran);
 }
 
-TEST_CASE("io_uring_setup refusing every flag set with EINVAL: run tries each, then throws system_error EINVAL",
+TEST_CASE("io_uring backend forced, io_uring_setup refusing every flag set with EINVAL: run tries each, then throws system_error EINVAL",
           "[run][ring]") {
     bool ran = false;
     const std::system_error error = run_with_setup(refuse_einval, ran);
@@ -508,13 +515,138 @@ TEST_CASE("io_uring_setup refusing every flag set with EINVAL: run tries each, t
     CHECK_FALSE(ran);
 }
 
-TEST_CASE("a kernel refusing IORING_SETUP_SINGLE_ISSUER gets a ring without it and run works", "[run][ring]") {
+TEST_CASE("io_uring backend: a kernel refusing IORING_SETUP_SINGLE_ISSUER gets a ring without it and run works",
+          "[run][ring]") {
     ring_setup_override guard(refuse_single_issuer);
     setup_flags_tried.clear();
-    CHECK(sluice::run(answer_after_yield()) == 42);
+    CHECK(sluice::run(answer_after_yield(), io_uring_only) == 42);
     REQUIRE(setup_flags_tried.size() >= 2);
     CHECK((setup_flags_tried.front() & IORING_SETUP_SINGLE_ISSUER) != 0);
     CHECK((setup_flags_tried.back() & IORING_SETUP_SINGLE_ISSUER) == 0);
+}
+
+// --- backend selection -------------------------------------------------------------------------------
+
+namespace {
+/// Sets (or with nullptr unsets) SLUICE_BACKEND for one scope, restoring the previous value.
+class backend_variable {
+public:
+    explicit backend_variable(const char* value) {
+        if (const char* old = std::getenv("SLUICE_BACKEND")) saved_ = old;
+        had_ = std::getenv("SLUICE_BACKEND") != nullptr;
+        if (value != nullptr) {
+            ::setenv("SLUICE_BACKEND", value, 1);
+        } else {
+            ::unsetenv("SLUICE_BACKEND");
+        }
+    }
+    backend_variable(const backend_variable&) = delete;
+    backend_variable& operator=(const backend_variable&) = delete;
+    ~backend_variable() {
+        if (had_) {
+            ::setenv("SLUICE_BACKEND", saved_.c_str(), 1);
+        } else {
+            ::unsetenv("SLUICE_BACKEND");
+        }
+    }
+
+private:
+    std::string saved_;
+    bool had_ = false;
+};
+
+sluice::task<sluice::backend> backend_after_sleep() {
+    co_await sluice::sleep_for(std::chrono::milliseconds(1));
+    co_return sluice::current_backend();
+}
+
+/// Everything run writes to stderr (fd 2) while `body` runs.
+template <class Body>
+std::string stderr_of(Body body) {
+    std::fflush(stderr);
+    char path[] = "/tmp/sluice_stderr_XXXXXX";
+    const int capture = ::mkstemp(path);
+    REQUIRE(capture >= 0);
+    ::unlink(path);
+    const int saved = ::dup(2);
+    ::dup2(capture, 2);
+    try {
+        body();
+    } catch (...) {
+        ::dup2(saved, 2);
+        ::close(saved);
+        ::close(capture);
+        throw;
+    }
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::string text(4096, '\0');
+    const ssize_t n = ::pread(capture, text.data(), text.size(), 0);
+    ::close(capture);
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    return text;
+}
+}  // namespace
+
+TEST_CASE("io_uring_setup failing with EPERM, ENOSYS or EACCES: run falls back to epoll silently", "[run][backend]") {
+    backend_variable automatic(nullptr);
+    for (auto fake : {refuse_eperm, refuse_enosys}) {
+        ring_setup_override guard(fake);
+        sluice::backend used = sluice::backend::automatic;
+        const std::string noise = stderr_of([&] { used = sluice::run(backend_after_sleep()); });
+        CHECK(used == sluice::backend::epoll);
+        CHECK(noise.empty());
+    }
+    ring_setup_override guard([](unsigned, io_uring*, io_uring_params*) { return -EACCES; });
+    CHECK(sluice::run(backend_after_sleep()) == sluice::backend::epoll);
+}
+
+TEST_CASE("io_uring_setup failing with EINVAL everywhere is not a fall-back case: run throws", "[run][backend]") {
+    backend_variable automatic(nullptr);
+    ring_setup_override guard(refuse_einval);
+    CHECK_THROWS_AS(sluice::run(backend_after_sleep()), std::system_error);
+}
+
+TEST_CASE("event_loop_options::backend forces a backend, and current_backend() reports it", "[run][backend]") {
+    backend_variable ignored("io_uring");  // an explicit option wins over the environment
+    CHECK(sluice::run(backend_after_sleep(), {.backend = sluice::backend::epoll}) == sluice::backend::epoll);
+    CHECK(sluice::run(backend_after_sleep(), {.backend = sluice::backend::io_uring}) == sluice::backend::io_uring);
+}
+
+TEST_CASE("SLUICE_BACKEND forces a backend under backend::automatic, and a bad value is invalid_argument",
+          "[run][backend]") {
+    {
+        backend_variable forced("epoll");
+        CHECK(sluice::run(backend_after_sleep()) == sluice::backend::epoll);
+    }
+    {
+        backend_variable forced("io_uring");
+        CHECK(sluice::run(backend_after_sleep()) == sluice::backend::io_uring);
+        ring_setup_override guard(refuse_eperm);  // forced io_uring where it is blocked: the clear error
+        CHECK_THROWS_AS(sluice::run(backend_after_sleep()), std::system_error);
+    }
+    {
+        backend_variable unset(nullptr);
+        CHECK(sluice::run(backend_after_sleep()) == sluice::backend::io_uring);  // this machine allows it
+    }
+    backend_variable bad("kqueue");
+    try {
+        sluice::run(backend_after_sleep());
+        FAIL("no exception");
+    } catch (const std::invalid_argument& error) {
+        CHECK(std::string(error.what()).find("SLUICE_BACKEND=kqueue") != std::string::npos);
+    }
+}
+
+TEST_CASE("current_backend() outside run throws logic_error", "[run][backend]") {
+    CHECK_THROWS_AS(sluice::current_backend(), std::logic_error);
+}
+
+TEST_CASE("to_string names each backend", "[backend]") {
+    CHECK(sluice::to_string(sluice::backend::io_uring) == "io_uring");
+    CHECK(sluice::to_string(sluice::backend::epoll) == "epoll");
+    CHECK(sluice::to_string(sluice::backend::automatic) == "automatic");
 }
 
 // --- scale and fairness -------------------------------------------------------------------------------

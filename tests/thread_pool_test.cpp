@@ -603,7 +603,8 @@ TEST_CASE("a job withdrawn from the queue leaves the loop idle: deadlock detecti
 
 TEST_CASE("a loop destroyed while its wake-up read is armed cancels and reaps the read first", "[thread_pool]") {
     // Only reachable after an abnormal end of run(); the read's buffer must outlive the kernel's use.
-    auto loop = std::make_unique<sluice::detail::event_loop>();
+    const sluice::event_loop_options options;
+    auto loop = std::make_unique<sluice::detail::event_loop>(sluice::detail::make_backend(options), options);
     std::shared_ptr<sluice::detail::remote_inbox> inbox = sluice::detail::pool_service::of(*loop).inbox();
     inbox->expect();  // arms the read; nothing will ever be posted
     loop.reset();     // must not hang, and (LeakSanitizer) must not leak the inbox

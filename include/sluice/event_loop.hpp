@@ -7,8 +7,11 @@
 ///   returns while one of its coroutines is still alive. If nothing can ever make progress again
 ///   (no ready task, no timer, no I/O in flight) while the main task waits, every task is
 ///   cancelled and `run` throws `std::logic_error` ("deadlock"). Calling `run` while a loop runs
-///   on this thread throws `std::logic_error`. Where io_uring is unavailable (seccomp,
-///   kernel.io_uring_disabled) it throws `std::system_error` naming the cause and the remedy.
+///   on this thread throws `std::logic_error`. `options` choose the backend (sluice/backend.hpp:
+///   io_uring, falling back to epoll where io_uring is blocked, silently), the ring's sizes and the
+///   worker pool's; forcing io_uring where it is blocked throws `std::system_error` naming the
+///   cause and the remedy.
+/// - `current_backend()`: the backend of the running loop (io_uring or epoll), for logs and tests.
 /// - `spawn(task)`: schedules the task on the running loop; it starts on a later loop turn, never
 ///   inline, so a task cancelled before then never runs its body. Returns a `join_handle<T>`.
 /// - `join_handle<T>`: `co_await h` yields the task's value or rethrows its exception (also
@@ -19,12 +22,11 @@
 
 #include <utility>
 
+#include "backend.hpp"
+#include "detail/backends.hpp"
 #include "detail/spawn.hpp"
 
 namespace sluice {
-
-/// Ring sizes and setup flags of the loop `run` creates.
-using event_loop_options = detail::ring_options;
 
 template <class T>
 class [[nodiscard]] join_handle {
@@ -81,10 +83,14 @@ join_handle<T> spawn(task<T> body) {
     return join_handle<T>(root);
 }
 
+/// The backend the loop running on this thread uses (io_uring or epoll, never automatic);
+/// std::logic_error outside `run`.
+[[nodiscard]] inline backend current_backend() { return detail::event_loop::current().io().kind(); }
+
 /// Runs `main` on a fresh event loop on this thread and returns its result (asyncio.run).
 template <class T>
 T run(task<T> main, const event_loop_options& options = {}) {
-    detail::event_loop loop(options);
+    detail::event_loop loop(detail::make_backend(options), options);
     auto root = detail::run_as_root(std::move(main)).handle;
     struct frame_owner {
         detail::root_handle<T> root;

@@ -1,5 +1,6 @@
 #pragma once
-/// sluice/file.hpp: files on io_uring (aiofiles, Path.read_bytes / write_bytes).
+/// sluice/file.hpp: files on io_uring, or on the worker pool under the epoll backend (aiofiles,
+/// Path.read_bytes / write_bytes).
 ///
 /// - `co_await file::open(path, flags, mode)`: opens (openat(2) flags such as O_RDONLY,
 ///   O_WRONLY | O_CREAT | O_TRUNC; O_CLOEXEC is always added). A missing file: std::system_error
@@ -18,7 +19,7 @@
 /// path ("open /x/y: No such file or directory"; write_file names the temporary file it writes,
 /// "create /x/y.tmp.<hex> (temporary file for /x/y): ..."). Every `co_await` is a cancellation
 /// point that cancels the kernel operation (a regular-file read or write that already runs in the
-/// kernel is usually finished, not interrupted). An operation on a closed or moved-from file fails
+/// kernel, or on a worker thread under the epoll backend, is finished, not interrupted). An operation on a closed or moved-from file fails
 /// with `std::system_error` (EBADF). Buffers must stay valid until the `co_await` completes; the
 /// file object must outlive the operations running on it.
 
@@ -74,9 +75,9 @@ public:
     }
 
     /// `co_await fsync()`: data and metadata reach the device. @see fsync(2), io_uring_prep_fsync(3)
-    [[nodiscard]] auto fsync() noexcept { return detail::fsync_op(fd_.get(), 0); }
+    [[nodiscard]] auto fsync() noexcept { return detail::fsync_op(fd_.get(), false); }
     /// `co_await fdatasync()`: the data (and the size) reach the device. @see fdatasync(2)
-    [[nodiscard]] auto fdatasync() noexcept { return detail::fsync_op(fd_.get(), IORING_FSYNC_DATASYNC); }
+    [[nodiscard]] auto fdatasync() noexcept { return detail::fsync_op(fd_.get(), true); }
 
     /// `co_await close()` closes through io_uring and reports its error (EIO on some file
     /// systems); the file holds nothing from this call on, even if the task is never awaited

@@ -1,5 +1,5 @@
 #pragma once
-/// sluice/net.hpp: TCP on io_uring (asyncio streams: open_connection, start_server).
+/// sluice/net.hpp: TCP on io_uring or epoll (asyncio streams: open_connection, start_server).
 ///
 /// - `endpoint`: an IPv4 or IPv6 address and a port. `endpoint::parse("127.0.0.1:8080")`,
 ///   `endpoint::parse("[::1]:80")`, `endpoint("::1", 80)`; numeric only (no name lookup): a bad
@@ -21,9 +21,9 @@
 /// Writing to a peer that is gone gives EPIPE and never raises SIGPIPE (MSG_NOSIGNAL). An
 /// operation on a closed or moved-from socket fails with `std::system_error` (EBADF).
 ///
-/// Every `co_await` here is one or more io_uring operations and a cancellation point: cancelling
-/// the task cancels the kernel operation (IORING_OP_ASYNC_CANCEL) and `cancelled_error` is thrown
-/// once the kernel has let go of it. An operation that completed before the cancel took effect
+/// Every `co_await` here is one or more kernel operations and a cancellation point: cancelling
+/// the task cancels the operation (io_uring: IORING_OP_ASYNC_CANCEL; epoll: the wait for readiness
+/// ends) and `cancelled_error` is thrown once the kernel has let go of it. An operation that completed before the cancel took effect
 /// keeps its result (an accepted connection is returned; RAII closes it when the cancel unwinds
 /// the task at its next suspension); a cancelled `write_all` may have sent part of its data.
 ///

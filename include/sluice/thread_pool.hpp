@@ -17,7 +17,7 @@
 ///   blocks its thread meanwhile), then the workers are joined. Do not destroy a pool from one of
 ///   its own jobs.
 ///
-/// Waiting costs nothing: the loop sleeps in io_uring_enter until a worker wakes it through its
+/// Waiting costs nothing: the loop sleeps in io_uring_enter (or epoll_wait) until a worker wakes it through its
 /// eventfd (see detail/remote_inbox.hpp); other tasks, timers and I/O carry on meanwhile. Every
 /// waiting coroutine is resumed on its loop thread. `run` does not return while a job one of its
 /// tasks awaits is still running.

@@ -1,6 +1,6 @@
 #pragma once
 // Shared by sluice/net.hpp and sluice/file.hpp: an owned file descriptor, and the awaitable that
-// turns one io_uring op's CQE into a byte count (or nothing).
+// turns one kernel op's result into a byte count (or nothing).
 
 #include <unistd.h>
 
@@ -11,6 +11,15 @@
 #include "io_awaitable.hpp"
 
 namespace sluice::detail {
+
+/// Tells the running loop's backend that `fd` is about to be closed or handed over, and returns it.
+/// TRICKY: the epoll backend remembers which descriptors it registered; a closed descriptor leaves
+/// the epoll set by itself, so a new one with the same number would otherwise be taken for
+/// registered and never report readiness.
+inline int forget_descriptor(int fd) noexcept {
+    if (event_loop* loop = event_loop::current_or_null()) loop->io().forget(fd);
+    return fd;
+}
 
 /// Owns one file descriptor; -1 means none. Move-only; the destructor closes synchronously.
 class unique_fd {
@@ -30,11 +39,11 @@ public:
     [[nodiscard]] int get() const noexcept { return fd_; }
     [[nodiscard]] explicit operator bool() const noexcept { return fd_ >= 0; }
     /// Gives the descriptor up without closing it.
-    [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
+    [[nodiscard]] int release() noexcept { return fd_ >= 0 ? forget_descriptor(std::exchange(fd_, -1)) : -1; }
     /// Closes now (close(2)); its error is ignored: the descriptor is gone either way (see close(2),
     /// "dealing with error returns from close()").
     void reset() noexcept {
-        if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+        if (fd_ >= 0) ::close(forget_descriptor(std::exchange(fd_, -1)));
     }
 
 private:
@@ -51,10 +60,10 @@ inline constexpr std::size_t max_io_chunk = 0x7ffff000;
 
 /// An io_awaitable whose result is a byte count (`Result` = std::size_t) or nothing (void). Same
 /// cancellation and error behaviour: it only converts what await_resume returns.
-template <class Prepare, class Result>
+template <class Result>
 class io_result_awaitable {
 public:
-    io_result_awaitable(const char* what, Prepare prepare) noexcept : op_(what, std::move(prepare)) {}
+    io_result_awaitable(const char* what, const io_request& request) noexcept : op_(what, request) {}
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
@@ -67,19 +76,17 @@ public:
     }
 
 private:
-    io_awaitable<Prepare> op_;
+    io_awaitable op_;
 };
 
 /// `co_await` yields the op's non-negative result as a byte count.
-template <class Prepare>
-io_result_awaitable<Prepare, std::size_t> make_io_size_awaitable(const char* what, Prepare prepare) noexcept {
-    return io_result_awaitable<Prepare, std::size_t>(what, std::move(prepare));
+inline io_result_awaitable<std::size_t> make_io_size_awaitable(const char* what, const io_request& request) noexcept {
+    return io_result_awaitable<std::size_t>(what, request);
 }
 
 /// `co_await` yields nothing (the op's result is only checked for an error).
-template <class Prepare>
-io_result_awaitable<Prepare, void> make_io_void_awaitable(const char* what, Prepare prepare) noexcept {
-    return io_result_awaitable<Prepare, void>(what, std::move(prepare));
+inline io_result_awaitable<void> make_io_void_awaitable(const char* what, const io_request& request) noexcept {
+    return io_result_awaitable<void>(what, request);
 }
 
 }  // namespace sluice::detail

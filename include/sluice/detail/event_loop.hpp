@@ -1,13 +1,14 @@
 #pragma once
-// The single-threaded event loop: a FIFO ready queue, user-space timers, one io_uring ring.
+// The single-threaded event loop: a FIFO ready queue, user-space timers, one I/O backend
+// (io_uring or epoll, behind detail/io_backend.hpp), and a registry of per-loop services.
 //
 // One loop turn:
 //   1. resume the coroutines that were ready when the turn began (FIFO; what they make ready runs
 //      next turn, so `yield()` really goes behind everything ready);
-//   2. hand the prepared SQEs to the kernel in one io_uring_enter, waiting only if nothing is
-//      ready: until the earliest timer deadline (the wait timeout, no SQE per sleep), or for a CQE;
-//   3. record every CQE (ops only schedule their waiter), advance the CQ head once, refill the ring
-//      from the pending queue;
+//   2. let the backend submit and reap (one io_uring_enter, or one epoll_wait), waiting only if
+//      nothing is ready: until the earliest timer deadline (the wait's timeout, no kernel timer per
+//      sleep), or for a completion;
+//   3. the backend records every completion (ops only schedule their waiter) before anything runs;
 //   4. move expired timers' waiters to the ready queue.
 
 #include <cassert>
@@ -15,8 +16,11 @@
 #include <coroutine>
 #include <memory>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
-#include "io_ring.hpp"
+#include "../backend.hpp"
+#include "io_backend.hpp"
 #include "ready_queue.hpp"
 #include "timer_queue.hpp"
 
@@ -36,25 +40,35 @@ private:
     root_node* next_ = nullptr;
 };
 
-/// Per-loop state of an optional feature (the to_thread pool and its wake-up eventfd), created on
-/// first use and destroyed with the loop: first of its members, so the ring and the ready queue
-/// are still alive in its destructor.
+/// Per-loop state of an optional feature (the to_thread pool and its wake-up eventfd, ...), created
+/// on first use by `event_loop::use_service<S>()` and destroyed with the loop, in reverse order of
+/// creation and before the backend and the ready queue, which are still alive in its destructor.
 class loop_service {
 public:
     virtual ~loop_service() = default;
 };
 
+/// One distinct address per service type: the registry's key (no RTTI needed).
+template <class Service>
+inline constexpr char service_key = 0;
+
 class event_loop {
 public:
-    explicit event_loop(const ring_options& options = {}) : ring_(options), options_(options) {
+    /// A loop doing its I/O through `io` (see detail/backends.hpp for the choice).
+    event_loop(std::unique_ptr<io_backend> io, const event_loop_options& options)
+        : io_(std::move(io)), options_(options) {
         if (current_ != nullptr) {
             throw std::logic_error("sluice: an event loop is already running on this thread (nested sluice::run)");
         }
+        io_->attach(*this);
         current_ = this;
     }
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
-    ~event_loop() { current_ = nullptr; }
+    ~event_loop() {
+        while (!services_.empty()) services_.pop_back();  // newest first: it may use older ones
+        current_ = nullptr;
+    }
 
     /// The loop running on this thread; std::logic_error outside sluice::run.
     static event_loop& current() {
@@ -70,12 +84,24 @@ public:
         if (node.armed()) timers_.remove(node);
     }
 
-    io_ring& ring() noexcept { return ring_; }
+    /// The loop's way to the kernel.
+    io_backend& io() noexcept { return *io_; }
 
-    /// The options the loop was created with (worker_threads), and the slot where
-    /// detail/thread_pool.hpp keeps the loop's wake-up eventfd and default pool.
-    [[nodiscard]] const ring_options& options() const noexcept { return options_; }
-    std::unique_ptr<loop_service>& thread_pool_service() noexcept { return thread_pool_service_; }
+    /// The options the loop was created with.
+    [[nodiscard]] const event_loop_options& options() const noexcept { return options_; }
+
+    /// The loop's `Service` (a loop_service constructible from `event_loop&`), created on first
+    /// use (as Asio's use_service<S>(ctx)); the loop knows nothing of its services' types.
+    template <class Service>
+    Service& use_service() {
+        for (const auto& entry : services_) {
+            if (entry.first == &service_key<Service>) return static_cast<Service&>(*entry.second);
+        }
+        auto created = std::make_unique<Service>(*this);
+        Service& service = *created;
+        services_.emplace_back(&service_key<Service>, std::move(created));
+        return service;
+    }
 
     void adopt(root_node& root) noexcept {
         root.prev_ = nullptr;
@@ -109,19 +135,18 @@ public:
 
 private:
     bool poll() {
+        using std::chrono::nanoseconds;
         if (!ready_.empty()) {
-            if (ring_.has_work()) ring_.submit_and_reap(nullptr, /*wait=*/false);
+            if (io_->has_work()) io_->submit_and_reap(nanoseconds::zero());
         } else if (!timers_.empty()) {
             const auto remaining = timers_.earliest().deadline - clock::now();
             if (remaining <= clock::duration::zero()) {
-                ring_.submit_and_reap(nullptr, /*wait=*/false);
+                io_->submit_and_reap(nanoseconds::zero());
             } else {
-                const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count();
-                const __kernel_timespec timeout{ns / 1'000'000'000, ns % 1'000'000'000};
-                ring_.submit_and_reap(&timeout, /*wait=*/true);
+                io_->submit_and_reap(std::chrono::duration_cast<nanoseconds>(remaining));
             }
-        } else if (!ring_.idle()) {
-            ring_.submit_and_reap(nullptr, /*wait=*/true);
+        } else if (!io_->idle()) {
+            io_->submit_and_reap(wait_forever);
         } else {
             return false;
         }
@@ -141,13 +166,13 @@ private:
 
     static inline thread_local event_loop* current_ = nullptr;
 
-    io_ring ring_;
+    std::unique_ptr<io_backend> io_;
     ready_queue ready_;
     timer_queue timers_;
     root_node* roots_ = nullptr;
-    // Declared last: destroyed first, while the members above still live.
-    ring_options options_;
-    std::unique_ptr<loop_service> thread_pool_service_;
+    event_loop_options options_;
+    // Emptied first thing in the destructor, while the members above still live.
+    std::vector<std::pair<const void*, std::unique_ptr<loop_service>>> services_;
 };
 
 }  // namespace sluice::detail

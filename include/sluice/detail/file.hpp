@@ -1,10 +1,11 @@
 #pragma once
-// Machinery of sluice/file.hpp: the file operations on raw descriptors, each one io_uring op
-// through io_awaitable or a loop of them, and the read_file/write_file coroutines.
+// Machinery of sluice/file.hpp: the file operations on raw descriptors, each one kernel op through
+// io_awaitable (io_uring; on the epoll backend a job on the worker pool) or a loop of them, and the
+// read_file/write_file coroutines.
 //
 // TRICKY (lifetimes): paths are std::filesystem::path parameters of the coroutines below, so they
-// live in the frame until the op's CQE (io_uring reads the path when the SQE is submitted, which
-// happens after await_suspend, on the next loop turn). Buffers are the caller's spans: they must
+// live in the frame until the op completes (io_uring reads the path when the SQE is submitted,
+// after await_suspend, on the next loop turn; a worker thread reads it when it runs the job). Buffers are the caller's spans: they must
 // stay valid until the co_await completes, which io_awaitable guarantees is after the kernel is
 // done with them, cancelled or not.
 
@@ -37,39 +38,36 @@ namespace sluice::detail {
 /// openat(2) relative to the working directory, always with O_CLOEXEC: the new descriptor.
 /// @see openat(2), io_uring_prep_openat(3)
 inline auto open_op(const char* path, int flags, mode_t mode) noexcept {
-    return make_io_awaitable("open", [path, flags, mode](io_uring_sqe& sqe) noexcept {
-        io_uring_prep_openat(&sqe, AT_FDCWD, path, flags | O_CLOEXEC, mode);
-    });
+    return make_io_awaitable("open",
+                             {.code = io_code::openat, .flags = flags | O_CLOEXEC, .mode = mode, .path = path});
 }
 
 /// One pread(2): bytes read at `offset`, 0 at end of file. @see pread(2), io_uring_prep_read(3)
 inline auto read_op(int fd, std::span<std::byte> buffer, std::uint64_t offset) noexcept {
-    return make_io_size_awaitable("read", [fd, data = buffer.data(), size = io_chunk(buffer.size()),
-                                                   offset](io_uring_sqe& sqe) noexcept {
-        io_uring_prep_read(&sqe, fd, data, size, offset);
-    });
+    return make_io_size_awaitable("read", {.code = io_code::read_at,
+                                                   .fd = fd,
+                                                   .size = io_chunk(buffer.size()),
+                                                   .data = buffer.data(),
+                                                   .offset = offset});
 }
 
 /// One pwrite(2): bytes written at `offset`. @see pwrite(2), io_uring_prep_write(3)
 inline auto write_op(int fd, std::span<const std::byte> data, std::uint64_t offset) noexcept {
-    return make_io_size_awaitable("write", [fd, bytes = data.data(), size = io_chunk(data.size()),
-                                                    offset](io_uring_sqe& sqe) noexcept {
-        io_uring_prep_write(&sqe, fd, bytes, size, offset);
-    });
+    return make_io_size_awaitable("write", {.code = io_code::write_at,
+                                                    .fd = fd,
+                                                    .size = io_chunk(data.size()),
+                                                    .data = const_cast<std::byte*>(data.data()),
+                                                    .offset = offset});
 }
 
-/// fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC. @see io_uring_prep_fsync(3)
-inline auto fsync_op(int fd, unsigned flags) noexcept {
-    return make_io_void_awaitable("fsync", [fd, flags](io_uring_sqe& sqe) noexcept {
-        io_uring_prep_fsync(&sqe, fd, flags);
-    });
+/// fsync(2), or fdatasync(2) when `datasync`. @see io_uring_prep_fsync(3)
+inline auto fsync_op(int fd, bool datasync) noexcept {
+    return make_io_void_awaitable("fsync", {.code = io_code::fsync, .fd = fd, .flags = datasync ? 1 : 0});
 }
 
 /// renameat(2) relative to the working directory. @see renameat(2), io_uring_prep_renameat(3)
 inline auto rename_op(const char* from, const char* to) noexcept {
-    return make_io_void_awaitable("rename", [from, to](io_uring_sqe& sqe) noexcept {
-        io_uring_prep_renameat(&sqe, AT_FDCWD, from, AT_FDCWD, to, 0);
-    });
+    return make_io_void_awaitable("rename", {.code = io_code::renameat, .path = from, .path2 = to});
 }
 
 // --- loops ---------------------------------------------------------------------------------------
@@ -95,7 +93,7 @@ inline task<void> write_at_all(int fd, std::span<const std::byte> data, std::uin
     }
 }
 
-/// Closes `fd` with io_uring (the frame owns it: a task destroyed unstarted closes it
+/// Closes `fd` through the backend (the frame owns it: a task destroyed unstarted closes it
 /// synchronously). @see close(2), io_uring_prep_close(3)
 ///
 /// TRICKY: a close cancelled before the kernel ran it (ECANCELED: the task was cancelled while the
@@ -106,9 +104,7 @@ inline task<void> close_fd(unique_fd owned) {
     if (!owned) co_return;
     const int fd = owned.release();
     try {
-        co_await make_io_void_awaitable("close", [fd](io_uring_sqe& sqe) noexcept {
-            io_uring_prep_close(&sqe, fd);
-        });
+        co_await make_io_void_awaitable("close", {.code = io_code::close, .fd = fd});
     } catch (const cancelled_error&) {
         ::close(fd);
         throw;
@@ -193,7 +189,7 @@ inline task<void> write_whole_file(std::filesystem::path path, std::span<const s
     try {
         co_await write_at_all(fd.get(), data, 0);
         step = "fsync";
-        if (sync) co_await fsync_op(fd.get(), 0);
+        if (sync) co_await fsync_op(fd.get(), false);
         step = "close";
         co_await close_fd(std::move(fd));
         step = "rename";

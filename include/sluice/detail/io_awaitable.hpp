@@ -1,7 +1,9 @@
 #pragma once
-// The one awaitable every io_uring operation goes through: `Prepare` fills the SQE (e.g.
-// io_uring_prep_read), the ring completes it from the CQE. Cancellable like every sluice wait:
-// a cancel submits IORING_OP_ASYNC_CANCEL and the waiter resumes only after the target's own CQE.
+// The one awaitable every kernel operation goes through: it holds an io_request (what to do), the
+// loop's backend runs it and completes it from its result. Cancellable like every sluice wait: a
+// cancel asks the backend to stop the op (io_uring: IORING_OP_ASYNC_CANCEL; epoll: the op leaves
+// its descriptor's waiters, or is withdrawn from the worker pool) and the waiter resumes only
+// after the op's own completion, when the kernel has let go of its buffers.
 
 #include <cerrno>
 #include <coroutine>
@@ -13,21 +15,22 @@
 
 namespace sluice::detail {
 
-/// Result of an io_uring op: the CQE's non-negative `res`; a negative one is thrown as
-/// std::system_error with that errno and `what` naming the operation.
-template <class Prepare>
+/// Result of a kernel op: its non-negative result; a negative one is thrown as std::system_error
+/// with that errno and `what` naming the operation.
 class io_awaitable final : public cancellation_point, public io_operation {
 public:
-    io_awaitable(const char* what, Prepare prepare) noexcept : what_(what), prepare_(std::move(prepare)) {}
-    io_awaitable(io_awaitable&& other) noexcept
-        : cancellation_point(), io_operation(), what_(other.what_), prepare_(std::move(other.prepare_)) {}
+    io_awaitable(const char* what, const io_request& request) noexcept : what_(what) { this->request = request; }
+    /// Only before it is awaited (wait_for and the combinators move awaitables into their frames).
+    io_awaitable(io_awaitable&& other) noexcept : cancellation_point(), io_operation(), what_(other.what_) {
+        request = other.request;
+    }
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
         if (!enter(waiter)) return false;
         loop_ = &event_loop::current();
-        loop_->ring().submit(*this);
+        loop_->io().submit(*this);
         return true;
     }
     int await_resume() const {
@@ -36,7 +39,6 @@ public:
         return result_;
     }
 
-    void prepare(io_uring_sqe& sqe) noexcept override { prepare_(sqe); }
     void complete(int result) noexcept override {
         result_ = result;
         // After our request, -ECANCELED means the wait was cancelled; so do -EINTR and the kernel's
@@ -53,10 +55,10 @@ public:
     void cancel_wait() noexcept override {
         cancel_requested_ = true;
         try {
-            loop_->ring().cancel(*this);
+            loop_->io().cancel(*this);
         } catch (...) {
-            // The SQ could not be flushed to make room for the cancel (io_uring_enter failed): the op
-            // then simply runs to completion; the request stays pending for the next suspension.
+            // The backend could not ask for the cancel (io_uring: the SQ could not be flushed): the
+            // op then simply runs to completion; the request stays pending for the next suspension.
         }
     }
 
@@ -66,15 +68,14 @@ private:
     }
 
     const char* what_;
-    Prepare prepare_;
     event_loop* loop_ = nullptr;
     int result_ = 0;
     bool cancel_requested_ = false;
 };
 
-template <class Prepare>
-io_awaitable<Prepare> make_io_awaitable(const char* what, Prepare prepare) noexcept {
-    return io_awaitable<Prepare>(what, std::move(prepare));
+/// `co_await make_io_awaitable("sluice: recv", request)` yields the op's non-negative result.
+inline io_awaitable make_io_awaitable(const char* what, const io_request& request) noexcept {
+    return io_awaitable(what, request);
 }
 
 }  // namespace sluice::detail

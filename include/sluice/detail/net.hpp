@@ -1,6 +1,6 @@
 #pragma once
 // Machinery of sluice/net.hpp: numeric address parsing, socket set-up, and the TCP operations on
-// raw descriptors (each one io_uring op through io_awaitable, or a loop of them).
+// raw descriptors (each one kernel op through io_awaitable, or a loop of them).
 //
 // TRICKY (lifetimes): every buffer and address handed to the kernel lives in the frame of the
 // coroutine awaiting the op (the caller's span, or a parameter of one of the coroutines below).
@@ -137,19 +137,18 @@ inline void set_nodelay(int fd, bool on) {
 
 /// One recv(2): bytes received, 0 at end of stream. @see recv(2), io_uring_prep_recv(3)
 inline auto recv_some(int fd, std::span<std::byte> buffer) noexcept {
-    return make_io_size_awaitable("recv", [fd, data = buffer.data(), size = io_chunk(buffer.size())](
-                                                      io_uring_sqe& sqe) noexcept {
-        io_uring_prep_recv(&sqe, fd, data, size, 0);
-    });
+    return make_io_size_awaitable(
+        "recv", {.code = io_code::recv, .fd = fd, .size = io_chunk(buffer.size()), .data = buffer.data()});
 }
 
 /// One send(2) with MSG_NOSIGNAL: a peer that is gone gives EPIPE, never SIGPIPE.
 /// @see send(2), io_uring_prep_send(3)
 inline auto send_some(int fd, std::span<const std::byte> buffer) noexcept {
-    return make_io_size_awaitable("send", [fd, data = buffer.data(), size = io_chunk(buffer.size())](
-                                                      io_uring_sqe& sqe) noexcept {
-        io_uring_prep_send(&sqe, fd, data, size, MSG_NOSIGNAL);
-    });
+    return make_io_size_awaitable("send", {.code = io_code::send,
+                                                   .fd = fd,
+                                                   .flags = MSG_NOSIGNAL,
+                                                   .size = io_chunk(buffer.size()),
+                                                   .data = const_cast<std::byte*>(buffer.data())});
 }
 
 /// Receives until `buffer` is full or the stream ends; the bytes received.
@@ -214,9 +213,8 @@ task<Stream> accept_stream(int listen_fd, std::uint64_t* backoffs) {
     for (;;) {
         int error = 0;
         try {
-            const int fd = co_await make_io_awaitable("accept", [listen_fd](io_uring_sqe& sqe) noexcept {
-                io_uring_prep_accept(&sqe, listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-            });
+            const int fd = co_await make_io_awaitable(
+                "accept", {.code = io_code::accept, .fd = listen_fd, .flags = SOCK_CLOEXEC});
             Stream stream(fd);
             try {
                 set_nodelay(fd, true);
@@ -242,10 +240,10 @@ template <class Stream, class Endpoint>
 task<Stream> connect_stream(Endpoint remote) {
     Stream stream(open_tcp_socket(remote.family()).release());
     const int fd = stream.native_handle();
-    co_await naming_failure(make_io_awaitable("connect", [fd, address = remote.data(), size = remote.size()](
-                                                          io_uring_sqe& sqe) noexcept {
-                                io_uring_prep_connect(&sqe, fd, address, size);
-                            }),
+    co_await naming_failure(make_io_awaitable("connect", {.code = io_code::connect,
+                                                          .fd = fd,
+                                                          .address = remote.data(),
+                                                          .address_size = remote.size()}),
                             "connect", [&remote] { return remote.to_string(); });
     set_nodelay(fd, true);
     co_return stream;

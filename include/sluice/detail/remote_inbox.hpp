@@ -1,6 +1,6 @@
 #pragma once
 // Completions handed to a loop by other threads (the loop's side of to_thread): one eventfd per loop
-// and one IORING_OP_READ on it, in flight while anything is outstanding elsewhere.
+// and one read op on it (IORING_OP_READ on io_uring), in flight while anything is outstanding elsewhere.
 //
 //   worker thread                              loop thread
 //   -------------                              -----------
@@ -21,6 +21,9 @@
 // internal poll (no thread involved); elsewhere it parks the read in an io-wq worker. Either way
 // the loop never reads the eventfd itself and never polls. A read that ends for any other reason
 // (-ECANCELED when withdrawn, a signal) only makes the loop drain (possibly nothing) and re-arm.
+//
+// On the epoll backend the same read is an io_code::read: the backend makes the eventfd
+// non-blocking, and the read waits for EPOLLIN in the loop's epoll_wait.
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -34,7 +37,7 @@
 #include <utility>
 
 #include "event_loop.hpp"
-#include "io_ring.hpp"
+#include "io_backend.hpp"
 
 namespace sluice::detail {
 
@@ -61,6 +64,8 @@ class remote_inbox final : public io_operation, public std::enable_shared_from_t
 public:
     explicit remote_inbox(event_loop& loop) : loop_(&loop), fd_(::eventfd(0, EFD_CLOEXEC)) {
         if (fd_ < 0) throw std::system_error(errno, std::system_category(), "sluice: eventfd");
+        // @see read(2), eventfd(2): 8 bytes, the counter, which the read resets to 0.
+        request = {.code = io_code::read, .fd = fd_, .size = sizeof buffer_, .data = &buffer_};
     }
     remote_inbox(const remote_inbox&) = delete;
     remote_inbox& operator=(const remote_inbox&) = delete;
@@ -115,20 +120,21 @@ public:
     /// read is in flight, cancel it and wait for its CQE, so the kernel is done with `buffer_`.
     void close() noexcept {
         closing_ = true;
-        if (!armed_) return;
+        if (!armed_) {
+            loop_->io().forget(fd_);
+            return;
+        }
         try {
             if (!cancelling_) cancel_read();
             if (armed_ && !cancelling_) throw std::runtime_error("no SQE for the cancel");
-            while (armed_) loop_->ring().submit_and_reap(nullptr, /*wait=*/true);
+            while (armed_) loop_->io().submit_and_reap(wait_forever);
+            loop_->io().forget(fd_);
         } catch (...) {
             // The ring failed: the kernel may still write into buffer_. Leak this inbox (a
             // reference to itself) rather than free memory it may write to.
             self_ = shared_from_this();
         }
     }
-
-    /// @see read(2), eventfd(2): 8 bytes, the counter, which the read resets to 0.
-    void prepare(io_uring_sqe& sqe) noexcept override { io_uring_prep_read(&sqe, fd_, &buffer_, sizeof buffer_, 0); }
 
     void complete(int /*result*/) noexcept override {
         armed_ = false;
@@ -159,7 +165,7 @@ private:
     void arm() {
         armed_ = true;
         try {
-            loop_->ring().submit(*this);
+            loop_->io().submit(*this);
         } catch (...) {
             armed_ = false;
             throw;
@@ -169,7 +175,7 @@ private:
     void cancel_read() noexcept {
         cancelling_ = true;
         try {
-            loop_->ring().cancel(*this);  // may complete us inline (a read still waiting for a slot)
+            loop_->io().cancel(*this);  // may complete us inline (a read not in the kernel yet)
         } catch (...) {
             cancelling_ = false;  // no SQE for the cancel: the read stays armed, retried next time
         }

@@ -205,11 +205,7 @@ public:
     }
 
     /// The loop's service, created on first use (may throw: eventfd).
-    static pool_service& of(event_loop& loop) {
-        std::unique_ptr<loop_service>& slot = loop.thread_pool_service();
-        if (!slot) slot = std::make_unique<pool_service>(loop);
-        return static_cast<pool_service&>(*slot);
-    }
+    static pool_service& of(event_loop& loop) { return loop.use_service<pool_service>(); }
 
 private:
     std::shared_ptr<remote_inbox> inbox_;

@@ -1,8 +1,9 @@
 #pragma once
-// The one place sluice talks to io_uring. Everything above it sees a narrow interface: an
-// `io_operation` prepares its SQE and is completed from its CQE; the ring submits, budgets, cancels
-// and reaps. A second backend (epoll) would re-implement this file and nothing else.
+// The io_uring backend: the one place sluice talks to io_uring. Each op's io_request becomes one
+// SQE (taken only when the op gets a slot), its CQE completes it; the ring submits in batches,
+// budgets the CQ, cancels with IORING_OP_ASYNC_CANCEL and reaps. See detail/io_backend.hpp.
 
+#include <fcntl.h>
 #include <liburing.h>
 
 #include <cerrno>
@@ -12,38 +13,9 @@
 #include <string>
 #include <system_error>
 
+#include "io_backend.hpp"
+
 namespace sluice::detail {
-
-/// An asynchronous kernel operation living in a suspended coroutine frame.
-class io_operation {
-public:
-    /// Fill the SQE (user_data is set by the ring). Called at most once, when the op gets a slot.
-    virtual void prepare(io_uring_sqe& sqe) noexcept = 0;
-    /// The op's CQE arrived. Record the result and schedule the waiter; never resume inline (the
-    /// ring is still draining the completion queue).
-    virtual void complete(int result) noexcept = 0;
-
-protected:
-    ~io_operation() = default;
-
-private:
-    friend class io_ring;
-    io_operation* pending_prev_ = nullptr;  // intrusive list of ops waiting for a CQ slot
-    io_operation* pending_next_ = nullptr;
-    bool pending_ = false;
-};
-
-/// How the ring is created; the defaults were chosen by measurement (see benchmarks/README.md).
-struct ring_options {
-    unsigned submission_entries = 256;
-    /// Bounds the ops in the kernel at once (half of it: see the budget in io_ring).
-    unsigned completion_entries = 16384;
-    /// Try IORING_SETUP_DEFER_TASKRUN (with SINGLE_ISSUER); falls back when the kernel refuses.
-    bool defer_taskrun = false;
-    /// Not the ring's: threads of the loop's default `to_thread` pool, created on first use; 0 means
-    /// std::thread::hardware_concurrency() (at least 1).
-    unsigned worker_threads = 0;
-};
 
 /// Replaced by tests to inject io_uring_setup failures (EPERM, ENOSYS).
 using ring_setup_function = int (*)(unsigned entries, io_uring* ring, io_uring_params* params);
@@ -59,7 +31,9 @@ inline std::system_error ring_setup_error(int error) {
             "Podman's default profiles deny io_uring_setup) or by the sysctl kernel.io_uring_disabled "
             "(1 or 2). Remedy: run with a seccomp profile that allows io_uring_setup/io_uring_enter/"
             "io_uring_register (e.g. docker run --security-opt seccomp=unconfined), or set "
-            "kernel.io_uring_disabled=0 (or add your group to kernel.io_uring_group)";
+            "kernel.io_uring_disabled=0 (or add your group to kernel.io_uring_group), or let sluice use epoll "
+            "there (event_loop_options::backend automatic, the default, falls back to it; or "
+            "SLUICE_BACKEND=epoll)";
     } else if (error == ENOMEM) {
         what += ": the locked-memory limit (ulimit -l) is too small for the ring on this kernel; raise "
                 "it or use smaller ring_options";
@@ -67,9 +41,57 @@ inline std::system_error ring_setup_error(int error) {
     return std::system_error(error, std::system_category(), what);
 }
 
-class io_ring {
+/// Fills `sqe` from `request`. @see io_uring_prep_read(3) and its siblings named below.
+inline void prepare_sqe(io_uring_sqe& sqe, const io_request& r) noexcept {
+    switch (r.code) {
+        case io_code::read:
+            io_uring_prep_read(&sqe, r.fd, r.data, r.size, 0);
+            break;
+        case io_code::write:
+            io_uring_prep_write(&sqe, r.fd, r.data, r.size, 0);
+            break;
+        case io_code::recv:
+            io_uring_prep_recv(&sqe, r.fd, r.data, r.size, r.flags);
+            break;
+        case io_code::send:
+            io_uring_prep_send(&sqe, r.fd, r.data, r.size, r.flags);
+            break;
+        case io_code::recvmsg:
+            io_uring_prep_recvmsg(&sqe, r.fd, static_cast<msghdr*>(r.data), static_cast<unsigned>(r.flags));
+            break;
+        case io_code::sendmsg:
+            io_uring_prep_sendmsg(&sqe, r.fd, static_cast<const msghdr*>(r.data), static_cast<unsigned>(r.flags));
+            break;
+        case io_code::accept:
+            io_uring_prep_accept(&sqe, r.fd, nullptr, nullptr, r.flags);
+            break;
+        case io_code::connect:
+            io_uring_prep_connect(&sqe, r.fd, r.address, r.address_size);
+            break;
+        case io_code::read_at:
+            io_uring_prep_read(&sqe, r.fd, r.data, r.size, r.offset);
+            break;
+        case io_code::write_at:
+            io_uring_prep_write(&sqe, r.fd, r.data, r.size, r.offset);
+            break;
+        case io_code::openat:
+            io_uring_prep_openat(&sqe, AT_FDCWD, r.path, r.flags, r.mode);
+            break;
+        case io_code::fsync:
+            io_uring_prep_fsync(&sqe, r.fd, r.flags == 1 ? IORING_FSYNC_DATASYNC : 0);
+            break;
+        case io_code::close:
+            io_uring_prep_close(&sqe, r.fd);
+            break;
+        case io_code::renameat:
+            io_uring_prep_renameat(&sqe, AT_FDCWD, r.path, AT_FDCWD, r.path2, 0);
+            break;
+    }
+}
+
+class uring_backend final : public io_backend {
 public:
-    explicit io_ring(const ring_options& options) {
+    explicit uring_backend(const ring_options& options) {
         // Flag sets from most to least preferred; EINVAL means "this kernel does not know a flag".
         const unsigned defer = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
         const unsigned coop = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
@@ -94,18 +116,18 @@ public:
         }
         throw ring_setup_error(error);
     }
-    io_ring(const io_ring&) = delete;
-    io_ring& operator=(const io_ring&) = delete;
-    ~io_ring() { io_uring_queue_exit(&ring_); }
+    ~uring_backend() override { io_uring_queue_exit(&ring_); }
+
+    [[nodiscard]] backend kind() const noexcept override { return backend::io_uring; }
 
     [[nodiscard]] unsigned setup_flags() const noexcept { return flags_; }
     /// Ops handed to the kernel (or waiting for a slot) whose CQE has not arrived yet.
-    [[nodiscard]] bool idle() const noexcept { return in_flight_ == 0 && pending_head_ == nullptr; }
+    [[nodiscard]] bool idle() const noexcept override { return in_flight_ == 0 && pending_head_ == nullptr; }
     /// Something to submit or to reap: the loop's busy turns skip the ring entirely otherwise.
-    [[nodiscard]] bool has_work() const noexcept { return in_flight_ != 0 || unsubmitted_ != 0; }
+    [[nodiscard]] bool has_work() const noexcept override { return in_flight_ != 0 || unsubmitted_ != 0; }
 
     /// Takes an SQE now if the CQ budget allows; otherwise queues the op until a CQE frees a slot.
-    void submit(io_operation& op) {
+    void submit(io_operation& op) override {
         if (in_flight_ < budget_ && pending_head_ == nullptr) {
             issue(op);
         } else {
@@ -118,8 +140,8 @@ public:
     /// the race); the caller resumes only then, so the target's buffers stay valid until the kernel
     /// is done with them. An op still waiting for a slot never reached the kernel: it is unlinked and
     /// completed with -ECANCELED at once (scheduled, not resumed).
-    void cancel(io_operation& target) {
-        if (target.pending_) {
+    void cancel(io_operation& target) override {
+        if (target.backend_state_ == pending) {
             unlink_pending(target);
             target.complete(-ECANCELED);
             return;
@@ -132,17 +154,19 @@ public:
         ++in_flight_;
     }
 
-    /// Submits what was prepared and reaps completions. `timeout` null: wait for at least one CQE;
-    /// zero: do not wait; otherwise wait at most that long. Completions are all recorded before the
-    /// CQ head moves, and none resumes a coroutine (they only schedule).
-    void submit_and_reap(const __kernel_timespec* timeout, bool wait) {
+    /// One io_uring_enter: submits the prepared SQEs and waits as `timeout` says (the earliest
+    /// timer's deadline: no SQE per sleep). Completions are all recorded before the CQ head moves,
+    /// and none resumes a coroutine (they only schedule).
+    void submit_and_reap(std::chrono::nanoseconds timeout) override {
         int rc;
         unsubmitted_ = 0;  // io_uring_enter takes them all (or fails loudly below)
-        if (!wait) {
+        if (timeout == std::chrono::nanoseconds::zero()) {
             rc = io_uring_submit_and_get_events(&ring_);
-        } else if (timeout != nullptr) {
+        } else if (timeout > std::chrono::nanoseconds::zero()) {
+            const auto ns = timeout.count();
+            __kernel_timespec wait{ns / 1'000'000'000, ns % 1'000'000'000};
             io_uring_cqe* cqe = nullptr;
-            rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, const_cast<__kernel_timespec*>(timeout), nullptr);
+            rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &wait, nullptr);
         } else {
             rc = io_uring_submit_and_wait(&ring_, 1);
         }
@@ -155,6 +179,7 @@ public:
 
 private:
     static constexpr std::uint64_t cancel_tag = 1;  // never a valid io_operation address
+    static constexpr unsigned char pending = 1;     // backend_state_: waiting for a CQ slot
 
     io_uring_sqe* take_sqe() {
         io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -171,7 +196,7 @@ private:
 
     void issue(io_operation& op) {
         io_uring_sqe* sqe = take_sqe();
-        op.prepare(*sqe);
+        prepare_sqe(*sqe, op.request);
         io_uring_sqe_set_data(sqe, &op);
         ++in_flight_;
     }
@@ -200,17 +225,17 @@ private:
     }
 
     void append_pending(io_operation& op) noexcept {
-        op.pending_ = true;
-        op.pending_prev_ = pending_tail_;
-        op.pending_next_ = nullptr;
-        (pending_tail_ ? pending_tail_->pending_next_ : pending_head_) = &op;
+        op.backend_state_ = pending;
+        op.link_prev_ = pending_tail_;
+        op.link_next_ = nullptr;
+        (pending_tail_ ? pending_tail_->link_next_ : pending_head_) = &op;
         pending_tail_ = &op;
     }
     void unlink_pending(io_operation& op) noexcept {
-        (op.pending_prev_ ? op.pending_prev_->pending_next_ : pending_head_) = op.pending_next_;
-        (op.pending_next_ ? op.pending_next_->pending_prev_ : pending_tail_) = op.pending_prev_;
-        op.pending_ = false;
-        op.pending_prev_ = op.pending_next_ = nullptr;
+        (op.link_prev_ ? op.link_prev_->link_next_ : pending_head_) = op.link_next_;
+        (op.link_next_ ? op.link_next_->link_prev_ : pending_tail_) = op.link_prev_;
+        op.backend_state_ = 0;
+        op.link_prev_ = op.link_next_ = nullptr;
     }
 
     io_uring ring_{};
