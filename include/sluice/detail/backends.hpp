@@ -1,5 +1,5 @@
 #pragma once
-// Which backend a new loop gets (DESIGN §7 "Backends"): the explicit choice in event_loop_options,
+// Which backend a new loop gets: the explicit choice in event_loop_options,
 // else SLUICE_BACKEND, else io_uring with a silent fall-back to epoll when io_uring_setup is refused
 // (EPERM, ENOSYS, EACCES: seccomp, kernel.io_uring_disabled). Only this file and sluice/event_loop.hpp
 // (which creates loops) see both backends.

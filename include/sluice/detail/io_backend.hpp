@@ -6,7 +6,7 @@
 // detail/epoll_backend.hpp (epoll readiness + non-blocking syscalls, files on the worker pool);
 // detail/backends.hpp chooses one. Nothing above this file sees either kernel interface.
 //
-// The promise every backend keeps (DESIGN §3, §7): complete() is called exactly once per submit,
+// The promise every backend keeps: complete() is called exactly once per submit,
 // never from inside a coroutine's resumption (it only schedules), and only after the kernel (or a
 // worker thread) has let go of the request's buffers and addresses, also when the op is cancelled.
 
