@@ -222,22 +222,22 @@ public:
             const epoll_event& event = events_[static_cast<std::size_t>(i)];
             const int fd = event.data.fd;
             if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) continue;
-            if ((event.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) retry(fds_[fd], 0);
-            if ((event.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) retry(fds_[fd], 1);
+            if ((event.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) retry(fd, 0);
+            if ((event.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) retry(fd, 1);
         }
     }
 
     void forget(int fd) noexcept override {
         if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
-        fd_state& state = fds_[fd];
+        // By index, never by reference: a completion may deliver a file_job that grows fds_.
         for (int direction = 0; direction < 2; ++direction) {
-            while (io_operation* op = state.head[direction]) {
+            while (io_operation* op = fds_[static_cast<std::size_t>(fd)].head[direction]) {
                 unlink(*op);
                 op->complete(-EBADF);
             }
         }
-        state.registered = false;
-        state.pollable = false;
+        fds_[static_cast<std::size_t>(fd)].registered = false;
+        fds_[static_cast<std::size_t>(fd)].pollable = false;
     }
 
 private:
@@ -339,8 +339,10 @@ private:
     }
 
     /// The descriptor became ready in `direction`: complete waiters in order until one would block.
-    void retry(fd_state& state, int direction) noexcept {
-        while (io_operation* op = state.head[direction]) {
+    /// TRICKY: by index, never by reference: completing the inbox's read delivers file_jobs, and an
+    /// open of a FIFO grows fds_.
+    void retry(int fd, int direction) noexcept {
+        while (io_operation* op = fds_[static_cast<std::size_t>(fd)].head[direction]) {
             const int result = op->request.code == io_code::connect ? connect_result(op->request.fd)
                                                                      : try_ready_request(op->request);
             if (result == -EAGAIN) return;
