@@ -234,6 +234,19 @@ SLUICE_PEER_SCENARIO(oversized_body, "a body over the limit is an error")
 SLUICE_PEER_SCENARIO(cancelled_request_never_pools_half_a_response, "a cancelled request never pools half a response")
 SLUICE_PEER_SCENARIO(concurrent_requests_share_the_pool, "concurrent requests wait for a bounded pool")
 
+SLUICE_TEST_CASE("http::client: a pooled connection the server closed meanwhile is replaced transparently", "[http][stdlib]") {
+    python_peer peer("stdlib", false);
+    http::client client;
+    const http::response dropping = co_await client.get(peer.base + "/drop-later");
+    CHECK(dropping.body == "dropping");
+    CHECK(client.idle_connections() == 1);  // pooled: the response said nothing of closing
+    const http::response next = co_await client.get(peer.base + "/conn");
+    CHECK(next.status == 200);
+    CHECK(next.body == "2");
+    CHECK(client.stats().connections_opened == 2);
+    CHECK(client.stats().connections_reused == 1);  // tried, found closed, replaced
+}
+
 SLUICE_TEST_CASE("http::client: a self-signed certificate is rejected with a clear error naming the URL", "[http][tls]") {
     python_peer peer("stdlib", true);
     http::client client;  // the system CA store only

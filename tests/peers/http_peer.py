@@ -14,6 +14,7 @@ Listens on 127.0.0.1 (a free port, printed first on stdout). Routes (the same on
   /stall            200 with Content-Length 10, sends 5 bytes, then nothing for an hour
   /reset            200 with Content-Length 100000, sends 1000 bytes, then resets the connection
   /echo             200, "METHOD BODY"
+  /drop-later       200 "dropping" without "Connection: close", then closes the connection (http.server only)
 """
 import asyncio
 import socket
@@ -118,6 +119,10 @@ def stdlib():
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.close()
                 self.close_connection = True
+            elif path == "/drop-later":
+                self.send(200, b"dropping")
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
             elif path == "/echo":
                 self.send(200, b"GET ")
             else:

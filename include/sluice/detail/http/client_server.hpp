@@ -11,6 +11,9 @@
 #include <system_error>
 #include <utility>
 
+// sluice/http.hpp includes this file at its end; included alone, this brings the declarations.
+#include "../../http.hpp"
+
 namespace sluice::detail::http {
 
 template <class Fields>
@@ -55,7 +58,7 @@ inline task<response> client::exchange(const http::request& r, const detail::htt
 
     for (int attempt = 0;; ++attempt) {
         std::optional<detail::http::connection> conn;
-        const bool reused = !pool.idle.empty();
+        const bool reused = attempt == 0 && !pool.idle.empty();
         std::string failed;  // set when connecting failed
         error_kind failed_kind = error_kind::connect;
         if (reused) {
@@ -94,10 +97,13 @@ inline task<response> client::exchange(const http::request& r, const detail::htt
         } catch (const std::system_error& e) {
             io_failure = e.what();
         }
-        const bool nothing_received = failure ? failure->bytes_seen == 0 && failure->what == detail::http::read_failure::closed_early
-                                              : !io_failure.empty() && !conn->has_unparsed();
-        if ((failure || !io_failure.empty()) && reused && attempt == 0 && nothing_received && detail::http::idempotent(r.method)) {
-            continue;  // the server closed the idle connection meanwhile: once more on a fresh one
+        const bool closed = !io_failure.empty() || (failure && failure->what == detail::http::read_failure::closed_early);
+        const bool nothing_received = !parser.got_some() && !conn->has_unparsed();
+        if (closed && reused && nothing_received && detail::http::idempotent(r.method)) {
+            // The server closed the idle connection meanwhile (keep-alive timeout): once more on a
+            // fresh connection. The other idle ones are as old: close them too.
+            pool.idle.clear();
+            continue;
         }
         if (!io_failure.empty()) throw error(io_kind, r.method, original, io_failure + " (from " + url.text() + ")");
         if (failure) {
@@ -166,13 +172,13 @@ inline task<void> server::serve_connection(tcp_stream stream) {
                 keep_alive = parser.keep_alive();
                 head = got.method() == bh::verb::head;
                 ++requests_;
-                std::optional<std::string> failed;
+                bool failed = false;
                 try {
                     res = co_await handler_(std::move(req));
                 } catch (const cancelled_error&) {
                     throw;
-                } catch (const std::exception& e) {
-                    failed = e.what();
+                } catch (...) {
+                    failed = true;  // the handler's bug is this request's 500, not the server's end
                 }
                 if (failed) {
                     res = response{};
@@ -198,7 +204,7 @@ inline task<void> server::serve_connection(tcp_stream stream) {
         }
     } catch (const cancelled_error&) {
         throw;
-    } catch (const std::exception&) {
+    } catch (...) {
         // One connection's failure (a reset, a TLS error) is that connection's end, not the server's.
     }
 }
