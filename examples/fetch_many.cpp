@@ -8,7 +8,7 @@
 // Each line: "<status> <bytes> <final URL> (from <URL>)" in completion order, or "error <message>";
 // redirects are followed, each request times out on its own.
 //
-// Usage: fetch_many [-m LIMIT] [-t TIMEOUT_MS] URL...   (defaults 100 and 10000)
+// Usage: fetch_many [-h] [-m N] [-t MS] URL...   (defaults 100 and 10000 ms)
 
 #include <sluice/as_completed.hpp>
 #include <sluice/event_loop.hpp>
@@ -19,9 +19,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
+
+#include "support/arguments.hpp"
 
 sluice::task<std::string> fetch(sluice::http::client& client, std::string url) {
     try {
@@ -46,25 +47,29 @@ sluice::task<> fetch_all(std::vector<std::string> urls, int limit, std::chrono::
 }
 
 int main(int argc, char** argv) {
+    constexpr const char* help =
+        "usage: fetch_many [-h] [-m N] [-t MS] URL...\n"
+        "GETs every URL, at most N at once, following redirects; one line per URL as it completes.\n"
+        "  URL               http:// or https:// URLs\n"
+        "  -h, --help        show this help and exit\n"
+        "  -m, --max_req N   at most N requests at once, 1..10000 (default 100)\n"
+        "  -t, --timeout MS  each request's timeout in milliseconds, 1..3600000 (default 10000)\n";
     int limit = 100;
-    long timeout_ms = 10000;
+    long long timeout_ms = 10000;
     std::vector<std::string> urls;
-    for (int i = 1; i < argc; ++i) {
-        const bool has_value = i + 1 < argc;
-        if (std::strcmp(argv[i], "-m") == 0 && has_value) {
-            limit = std::atoi(argv[++i]);
-        } else if (std::strcmp(argv[i], "-t") == 0 && has_value) {
-            timeout_ms = std::atol(argv[++i]);
-        } else if (argv[i][0] == '-') {
-            urls.clear();
-            break;
-        } else {
-            urls.emplace_back(argv[i]);
-        }
+    if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
+            if (line.is("-m", "--max_req")) {
+                limit = static_cast<int>(line.integer(1, 10000));
+            } else if (line.is("-t", "--timeout")) {
+                timeout_ms = line.integer(1, 3600000);
+            } else if (line.is_option()) {
+                line.unrecognized();
+            } else {
+                urls.emplace_back(line.positional("URL"));
+            }
+        })) {
+        return *exit_status;
     }
-    if (urls.empty() || limit < 1 || timeout_ms < 1) {
-        std::fprintf(stderr, "usage: fetch_many [-m LIMIT >= 1] [-t TIMEOUT_MS >= 1] URL...\n");
-        return 1;
-    }
+    if (urls.empty()) return args::usage_failure(argv, "the following arguments are required: URL");
     sluice::run(fetch_all(std::move(urls), limit, std::chrono::milliseconds(timeout_ms)));
 }
