@@ -54,7 +54,8 @@ inline constexpr std::size_t max_io_chunk = 0x7ffff000;
 template <class Prepare, class Result>
 class io_result_awaitable {
 public:
-    io_result_awaitable(const char* what, Prepare prepare) noexcept : op_(what, std::move(prepare)) {}
+    io_result_awaitable(const char* what, Prepare prepare, io_kind kind = io_kind::retryable) noexcept
+        : op_(what, std::move(prepare), kind) {}
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
@@ -78,8 +79,9 @@ io_result_awaitable<Prepare, std::size_t> make_io_size_awaitable(const char* wha
 
 /// `co_await` yields nothing (the op's result is only checked for an error).
 template <class Prepare>
-io_result_awaitable<Prepare, void> make_io_void_awaitable(const char* what, Prepare prepare) noexcept {
-    return io_result_awaitable<Prepare, void>(what, std::move(prepare));
+io_result_awaitable<Prepare, void> make_io_void_awaitable(const char* what, Prepare prepare,
+                                                          io_kind kind = io_kind::retryable) noexcept {
+    return io_result_awaitable<Prepare, void>(what, std::move(prepare), kind);
 }
 
 }  // namespace sluice::detail
