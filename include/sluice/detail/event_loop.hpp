@@ -64,8 +64,18 @@ public:
     static event_loop* current_or_null() noexcept { return current_; }
 
     void schedule(std::coroutine_handle<> handle) { ready_.push(handle); }
+    /// Makes room for one more schedule_reserved (may throw bad_alloc), so that an awaiter can do
+    /// what can fail before it registers with its cancel context and the rest without failing.
+    void reserve_schedule() { ready_.reserve(ready_.size() + 1); }
+    /// schedule() after reserve_schedule(): cannot fail.
+    void schedule_reserved(std::coroutine_handle<> handle) noexcept { ready_.push_reserved(handle); }
 
+    /// Strong exception safety: on bad_alloc the timer is not armed and the queue is unchanged.
     void add_timer(timer_node& node) { timers_.insert(node); }
+    /// Makes room for one more add_reserved_timer (may throw bad_alloc).
+    void reserve_timer() { timers_.reserve_one(); }
+    /// add_timer() after reserve_timer(): cannot fail.
+    void add_reserved_timer(timer_node& node) noexcept { timers_.insert_reserved(node); }
     void remove_timer(timer_node& node) noexcept {
         if (node.armed()) timers_.remove(node);
     }
@@ -100,6 +110,7 @@ public:
     bool run_until(Done done) {
         while (!done()) {
             const std::size_t batch = ready_.size();
+            if (ready_shuffle != nullptr) ready_.shuffle_front(batch, *ready_shuffle);
             for (std::size_t i = 0; i < batch; ++i) ready_.pop().resume();
             if (done()) return true;
             if (!poll()) return false;
@@ -116,7 +127,10 @@ private:
             if (remaining <= clock::duration::zero()) {
                 ring_.submit_and_reap(nullptr, /*wait=*/false);
             } else {
-                const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count();
+                // Clamped: a far deadline ("never" is time_point::max()) waits in hour-long steps and
+                // re-evaluates, rather than asking the kernel for centuries.
+                const auto clamped = remaining < std::chrono::hours(1) ? remaining : clock::duration(std::chrono::hours(1));
+                const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clamped).count();
                 const __kernel_timespec timeout{ns / 1'000'000'000, ns % 1'000'000'000};
                 ring_.submit_and_reap(&timeout, /*wait=*/true);
             }

@@ -55,7 +55,15 @@ public:
                 return true;
             }
         }
-        ring.submit(*this);
+        try {
+            ring.submit(*this);  // may throw (the SQ could not be flushed): we are not in the ring then
+        } catch (...) {
+            // TRICKY: do not leave the cancel context pointing at this awaiter, which dies with the
+            // exception (issue 9, defect 6). The registration is what the exception undoes: a
+            // submission cannot happen before it, since a pending cancel must prevent it.
+            finish_completed();
+            throw;
+        }
         return true;
     }
     int await_resume() const {
