@@ -10,6 +10,7 @@
 #include "gather.hpp"
 #include "generator.hpp"
 #include "igather.hpp"
+#include "loop_handle.hpp"
 #include "net.hpp"
 #include "queue.hpp"
 #include "result.hpp"

@@ -99,10 +99,16 @@ public:
     ~io_ring() { io_uring_queue_exit(&ring_); }
 
     [[nodiscard]] unsigned setup_flags() const noexcept { return flags_; }
-    /// Ops handed to the kernel (or waiting for a slot) whose CQE has not arrived yet.
-    [[nodiscard]] bool idle() const noexcept { return in_flight_ == 0 && pending_head_ == nullptr; }
-    /// Something to submit or to reap: the loop's busy turns skip the ring entirely otherwise.
-    [[nodiscard]] bool has_work() const noexcept { return in_flight_ != 0 || unsubmitted_ != 0; }
+    /// No op handed to the kernel (or waiting for a slot) whose CQE has not arrived yet, apart from
+    /// `ignored` in-flight ones (the loop's wake-up read when nobody can complete it).
+    [[nodiscard]] bool idle(unsigned ignored = 0) const noexcept {
+        return in_flight_ <= ignored && pending_head_ == nullptr;
+    }
+    /// Something to submit or to reap, apart from `ignored` in-flight ops: the loop's busy turns
+    /// skip the ring entirely otherwise.
+    [[nodiscard]] bool has_work(unsigned ignored = 0) const noexcept {
+        return in_flight_ > ignored || unsubmitted_ != 0;
+    }
 
     /// Takes an SQE now if the CQ budget allows; otherwise queues the op until a CQE frees a slot.
     void submit(io_operation& op) {

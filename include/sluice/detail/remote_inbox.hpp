@@ -1,30 +1,40 @@
 #pragma once
-// Completions handed to a loop by other threads (the loop's side of to_thread): one eventfd per loop
-// and one IORING_OP_READ on it, in flight while anything is outstanding elsewhere.
+// The way into a loop from other threads: to_thread's workers hand back finished jobs, loop_handle
+// posts callables and spawns tasks, stop callbacks and cross-thread cancels arrive here. One
+// eventfd per loop and one read on it, kept armed from the inbox's creation to the loop's end.
 //
-//   worker thread                              loop thread
-//   -------------                              -----------
-//   finish the job (write its result)          expect(): ++outstanding, arm the read if needed
-//   post(): lock, append to the list,          ... sleeps in io_uring_enter, no CPU ...
-//           write(eventfd) if it was empty,    the read's CQE -> complete(): lock, take the whole
-//           unlock                               list, unlock; deliver() each item (it schedules
-//                                                its waiter); re-arm while outstanding > 0
+//   other thread                               loop thread
+//   ------------                               -----------
+//   post(): lock, append to the list,          every turn: has_posts()? (one atomic load)
+//           set posted_, write(eventfd) if       drain(): lock, take the whole list, unlock;
+//           the list was empty, unlock           deliver() each item (schedules its waiter or
+//                                                runs a posted callable)
+//                                              asleep in the kernel: the read's CQE wakes it; its
+//                                                complete() only re-arms the read
+//
+// Items are delivered between loop turns, never while the ring is being reaped, so a delivery may
+// run user code (a posted callable that spawns, cancels, sets an event).
 //
 // Why an eventfd and not IORING_OP_MSG_RING: MSG_RING needs a ring on the sending side (every
-// worker would own one, or share one under a lock) and a kernel >= 5.18, while write(2) on an
-// eventfd works from any thread with no setup; the only cost is one READ re-armed per wake-up,
-// and a wake-up carries any number of completions (a worker writes only when the list was empty).
-// The read waits like any other op: the loop's deadlock detection sees it in flight, and the loop
-// sleeps in io_uring_enter until a worker writes.
+// thread would own one, or share one under a lock) and a kernel >= 5.18, while write(2) on an
+// eventfd works from any thread with no setup; a wake-up carries any number of items (a poster
+// writes only when the list was empty). The read goes through the loop's generic op interface.
+//
+// Deadlock detection. The read is always armed, so the ring is never idle; the loop is told which
+// in-flight ops are only this read (wakeup_ops) and when nobody outside can complete it
+// (idle_wakeup_ops: no job of to_thread outstanding, no loop_handle alive). A loop whose only op is
+// such a read can never make progress and reports a deadlock as before. A cross-thread
+// join_handle::cancel() still wakes a sleeping loop, since the read is armed.
 //
 // The eventfd is blocking: on kernels where eventfd supports non-blocking reads io_uring arms an
 // internal poll (no thread involved); elsewhere it parks the read in an io-wq worker. Either way
 // the loop never reads the eventfd itself and never polls. A read that ends for any other reason
-// (-ECANCELED when withdrawn, a signal) only makes the loop drain (possibly nothing) and re-arm.
+// (-ECANCELED when withdrawn, a signal) only makes the loop re-arm.
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -38,11 +48,15 @@
 
 namespace sluice::detail {
 
-/// Something finished on another thread and handed back to its loop through a `remote_inbox`.
+/// Something handed to a loop by another thread through a `remote_inbox`.
 class remote_completion {
 public:
-    /// Loop thread, while the inbox drains: schedule the waiter; never resume inline.
+    /// Loop thread, between turns: schedule the waiter (or run a posted callable); never resume a
+    /// coroutine inline. May free the item.
     virtual void deliver() noexcept = 0;
+    /// The loop ended with the item still queued (it is never delivered): free it if the inbox
+    /// owns it. Items living in a coroutine frame do nothing (the frame is leaked with the loop).
+    virtual void discard() noexcept {}
 
 protected:
     remote_completion() = default;
@@ -55,9 +69,11 @@ private:
     remote_completion* inbox_next_ = nullptr;  // guarded by the inbox's mutex while posted
 };
 
-/// One per loop, shared (std::shared_ptr) by the loop and every outstanding item, so a worker never
-/// posts into a destroyed inbox even if the loop died abnormally (an exception out of run()).
-class remote_inbox final : public io_operation, public std::enable_shared_from_this<remote_inbox> {
+/// One per loop, shared (std::shared_ptr) by the loop, every outstanding job and every loop_handle,
+/// so nobody posts into a destroyed inbox, even after the loop ended.
+class remote_inbox final : public io_operation,
+                           public remote_wakeup,
+                           public std::enable_shared_from_this<remote_inbox> {
 public:
     explicit remote_inbox(event_loop& loop) : loop_(&loop), fd_(::eventfd(0, EFD_CLOEXEC)) {
         if (fd_ < 0) throw std::system_error(errno, std::system_category(), "sluice: eventfd");
@@ -66,59 +82,91 @@ public:
     remote_inbox& operator=(const remote_inbox&) = delete;
     ~remote_inbox() { ::close(fd_); }
 
+    /// The loop's inbox, created (and its read armed) on first use. Loop thread; may throw
+    /// (eventfd, no SQE).
+    static const std::shared_ptr<remote_inbox>& of(event_loop& loop);
+
     // --- any thread ---------------------------------------------------------------------------
 
-    /// Hands a finished item to the loop. The caller must not touch `item` afterwards: the loop may
-    /// deliver it, and its owner free it, at once.
+    /// Hands `item` to the loop. True: it will be delivered on the loop thread, or discarded if the
+    /// loop ends first; the caller must not touch it afterwards (it may be delivered and freed at
+    /// once). False: the loop has ended; `item` is untouched and still the caller's.
     ///
     /// TRICKY: the eventfd is written while the mutex is held. The loop can only see the item by
     /// taking the same mutex, so the write is over before the item can be delivered, its frame
     /// freed and (the last reference gone) this inbox closed: a worker never writes into a closed,
-    /// possibly reused, descriptor. The mutex also carries the item's result (written by the
-    /// worker before post) over to the loop thread.
-    void post(remote_completion& item) noexcept {
+    /// possibly reused, descriptor. The mutex also carries what the poster wrote before post (a
+    /// job's result, a callable) over to the loop thread.
+    [[nodiscard]] bool post(remote_completion& item) noexcept {
         std::lock_guard lock(mutex_);
+        if (ended_) return false;
         item.inbox_next_ = nullptr;
         if (tail_ != nullptr) {
             tail_->inbox_next_ = &item;  // a write is already pending for the list: no second one
         } else {
             head_ = &item;
+            posted_.store(true, std::memory_order_release);
             signal();
         }
         tail_ = &item;
+        return true;
+    }
+
+    /// A loop_handle was made: by current_loop() on the loop thread, or copied from another one.
+    void retain_handle() noexcept { handles_.fetch_add(1, std::memory_order_relaxed); }
+    /// A loop_handle went away. The last one wakes the loop, which may now be in a deadlock it
+    /// could not see while someone outside could still post.
+    void release_handle() noexcept {
+        if (handles_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+        std::lock_guard lock(mutex_);
+        if (!ended_) signal();
     }
 
     // --- loop thread --------------------------------------------------------------------------
 
-    /// One more item will be posted (or withdrawn): keeps the read armed until then. Throws only if
-    /// the ring cannot take the read (then nothing changed).
-    void expect() {
-        ++outstanding_;
-        if (armed_) return;  // even one being cancelled: its CQE re-arms, outstanding_ > 0
-        try {
-            arm();
-        } catch (...) {
-            --outstanding_;
-            throw;
+    /// One more item will be posted by a job (to_thread): until it is delivered (and the job's
+    /// deliver() calls withdraw()) the loop waits for it rather than reporting a deadlock.
+    void expect() noexcept { ++outstanding_; }
+    /// An expected item was delivered, or will never be posted (cancelled before a worker took it).
+    void withdraw() noexcept { --outstanding_; }
+
+    void drain() noexcept override {
+        remote_completion* item;
+        {
+            std::lock_guard lock(mutex_);
+            item = std::exchange(head_, nullptr);
+            tail_ = nullptr;
+            posted_.store(false, std::memory_order_relaxed);
+        }
+        while (item != nullptr) {
+            remote_completion* next = item->inbox_next_;
+            item->deliver();  // may free the item
+            item = next;
         }
     }
 
-    /// An expected item will never be posted (it was cancelled before any worker took it). When
-    /// nothing is outstanding any more the read is withdrawn (IORING_OP_ASYNC_CANCEL), so a loop
-    /// with nothing else to do is seen as stuck rather than sleeping forever.
-    void withdraw() noexcept {
-        --outstanding_;
-        if (outstanding_ == 0 && armed_ && !cancelling_) cancel_read();
+    [[nodiscard]] unsigned wakeup_ops() const noexcept override { return in_kernel_ ? 1 : 0; }
+    [[nodiscard]] unsigned idle_wakeup_ops() const noexcept override {
+        return in_kernel_ && outstanding_ == 0 && handles_.load(std::memory_order_acquire) == 0 ? 1 : 0;
     }
 
-    /// The loop is being destroyed (its ring and ready queue still live): stop re-arming and, if the
-    /// read is in flight, cancel it and wait for its CQE, so the kernel is done with `buffer_`.
+    /// The loop is being destroyed (its ring and ready queue still live): no more posts are
+    /// accepted, queued items are discarded, and the read, if in flight, is cancelled and its CQE
+    /// awaited, so the kernel is done with `buffer_`.
     void close() noexcept {
+        remote_completion* item;
+        {
+            std::lock_guard lock(mutex_);
+            ended_ = true;
+            item = std::exchange(head_, nullptr);
+            tail_ = nullptr;
+        }
+        while (item != nullptr) std::exchange(item, item->inbox_next_)->discard();
+        loop_->set_wakeup(nullptr);
         closing_ = true;
         if (!armed_) return;
         try {
-            if (!cancelling_) cancel_read();
-            if (armed_ && !cancelling_) throw std::runtime_error("no SQE for the cancel");
+            loop_->ring().cancel(*this);  // may complete us inline (a read still waiting for a slot)
             while (armed_) loop_->ring().submit_and_reap(nullptr, /*wait=*/true);
         } catch (...) {
             // The ring failed: the kernel may still write into buffer_. Leak this inbox (a
@@ -128,35 +176,26 @@ public:
     }
 
     /// @see read(2), eventfd(2): 8 bytes, the counter, which the read resets to 0.
-    void prepare(io_uring_sqe& sqe) noexcept override { io_uring_prep_read(&sqe, fd_, &buffer_, sizeof buffer_, 0); }
+    void prepare(io_uring_sqe& sqe) noexcept override {
+        in_kernel_ = true;
+        io_uring_prep_read(&sqe, fd_, &buffer_, sizeof buffer_, 0);
+    }
 
+    /// The read ended (a post woke the loop, or a spurious end): re-arm; the turn's drain delivers.
     void complete(int /*result*/) noexcept override {
         armed_ = false;
-        cancelling_ = false;
-        remote_completion* item;
-        {
-            std::lock_guard lock(mutex_);
-            item = std::exchange(head_, nullptr);
-            tail_ = nullptr;
-        }
-        while (item != nullptr) {
-            remote_completion* next = item->inbox_next_;
-            --outstanding_;
-            item->deliver();
-            item = next;
-        }
-        if (outstanding_ > 0 && !closing_) {
-            try {
-                arm();
-            } catch (...) {
-                // The SQ could not be flushed (io_uring_enter failed): the loop throws that error
-                // from its own next enter; with no read armed it cannot sleep here forever.
-            }
+        in_kernel_ = false;
+        if (closing_) return;
+        try {
+            arm();
+        } catch (...) {
+            // The SQ could not be flushed (io_uring_enter failed): the loop throws that error
+            // from its own next enter.
         }
     }
 
-private:
     void arm() {
+        if (armed_) return;
         armed_ = true;
         try {
             loop_->ring().submit(*this);
@@ -166,15 +205,7 @@ private:
         }
     }
 
-    void cancel_read() noexcept {
-        cancelling_ = true;
-        try {
-            loop_->ring().cancel(*this);  // may complete us inline (a read still waiting for a slot)
-        } catch (...) {
-            cancelling_ = false;  // no SQE for the cancel: the read stays armed, retried next time
-        }
-    }
-
+private:
     void signal() const noexcept {
         const std::uint64_t one = 1;
         // Blocking eventfd: write(2) fails only with EINTR here (the counter cannot reach 2^64-2).
@@ -184,18 +215,39 @@ private:
 
     // Loop thread only.
     event_loop* loop_;
-    std::size_t outstanding_ = 0;  // expected items not yet delivered nor withdrawn
+    std::size_t outstanding_ = 0;  // jobs expected and not yet delivered nor withdrawn
     bool armed_ = false;           // the read is in the ring (submitted or waiting for a slot)
-    bool cancelling_ = false;      // an ASYNC_CANCEL targets it
+    bool in_kernel_ = false;       // ... and was handed an SQE (counts as in flight)
     bool closing_ = false;
     std::uint64_t buffer_ = 0;  // written by the kernel only
     std::shared_ptr<remote_inbox> self_;
 
-    // Shared with the workers.
+    // Shared with other threads.
     const int fd_;
+    std::atomic<std::size_t> handles_{0};  // live loop_handles
     std::mutex mutex_;
     remote_completion* head_ = nullptr;
     remote_completion* tail_ = nullptr;
+    bool ended_ = false;
 };
+
+/// Owns the loop's inbox in the loop's remote_service slot; closes it when the loop is destroyed.
+class remote_inbox_service final : public loop_service {
+public:
+    explicit remote_inbox_service(event_loop& loop) : inbox_(std::make_shared<remote_inbox>(loop)) {}
+    ~remote_inbox_service() override { inbox_->close(); }
+    std::shared_ptr<remote_inbox> inbox_;
+};
+
+inline const std::shared_ptr<remote_inbox>& remote_inbox::of(event_loop& loop) {
+    std::unique_ptr<loop_service>& slot = loop.remote_service();
+    if (!slot) {
+        auto service = std::make_unique<remote_inbox_service>(loop);
+        service->inbox_->arm();
+        loop.set_wakeup(service->inbox_.get());
+        slot = std::move(service);
+    }
+    return static_cast<remote_inbox_service&>(*slot).inbox_;
+}
 
 }  // namespace sluice::detail
