@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -149,6 +150,24 @@ inline auto send_some(int fd, std::span<const std::byte> buffer) noexcept {
     return make_io_size_awaitable("send", [fd, data = buffer.data(), size = io_chunk(buffer.size())](
                                                       io_uring_sqe& sqe) noexcept {
         io_uring_prep_send(&sqe, fd, data, size, MSG_NOSIGNAL);
+    });
+}
+
+/// Linux takes at most IOV_MAX (1024) buffers in one gathered send; more are sent by the next call.
+inline constexpr std::size_t max_iovecs = 1024;
+
+/// One sendmsg(2) of several buffers (a gathered write) with MSG_NOSIGNAL. sendmsg rather than
+/// writev (IORING_OP_WRITEV): on a socket whose peer is gone writev raises SIGPIPE, and a library
+/// must not kill its host process. @see sendmsg(2), io_uring_prep_sendmsg(3)
+///
+/// TRICKY (lifetime): the msghdr lives in the lambda, so inside the io_awaitable, which sits in the
+/// awaiting coroutine's frame until the op's own CQE arrives; the iovecs are the caller's.
+inline auto send_vectored(int fd, std::span<const iovec> buffers) noexcept {
+    msghdr message{};
+    message.msg_iov = const_cast<iovec*>(buffers.data());  // sendmsg reads them only
+    message.msg_iovlen = std::min(buffers.size(), max_iovecs);
+    return make_io_size_awaitable("sluice: sendmsg", [fd, message](io_uring_sqe& sqe) noexcept {
+        io_uring_prep_sendmsg(&sqe, fd, &message, MSG_NOSIGNAL);
     });
 }
 
