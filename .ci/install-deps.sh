@@ -5,7 +5,7 @@
 set -euo pipefail
 
 # README.md's Requirements lists the same packages (test docs.check keeps the two lists equal).
-packages=(cmake ninja-build make pkg-config g++ clang libclang-rt-14-dev liburing-dev catch2 python3 git)
+packages=(cmake ninja-build make pkg-config g++ clang libclang-rt-14-dev liburing-dev catch2 python3 git redis-tools)
 
 if [[ "${1:-}" == "--if-missing" ]] && dpkg -s "${packages[@]}" >/dev/null 2>&1; then
     exit 0
