@@ -6,6 +6,7 @@
 
 #include <sluice/cancellation.hpp>
 #include <sluice/event_loop.hpp>
+#include <sluice/file.hpp>
 #include <sluice/task.hpp>
 #include <sluice/time.hpp>
 
@@ -647,6 +648,40 @@ TEST_CASE("to_string names each backend", "[backend]") {
     CHECK(sluice::to_string(sluice::backend::io_uring) == "io_uring");
     CHECK(sluice::to_string(sluice::backend::epoll) == "epoll");
     CHECK(sluice::to_string(sluice::backend::automatic) == "automatic");
+// --- ring budget (issue 9, defect 5) ------------------------------------------------------------------
+
+namespace {
+// Four whole-file reads at once (an open, reads and a close each): with a budget of one op in the
+// kernel they queue behind each other, and every one must still finish.
+sluice::task<std::size_t> four_reads_at_once() {
+    std::vector<sluice::join_handle<std::vector<std::byte>>> reads;
+    for (int i = 0; i < 4; ++i) reads.push_back(sluice::spawn(sluice::read_file("/proc/self/stat")));
+    std::size_t total = 0;
+    for (auto& read : reads) total += (co_await std::move(read)).size();
+    co_return total;
+}
+}  // namespace
+
+TEST_CASE("the smallest ring the kernel accepts (SQ 1, CQ 2) still runs I/O: the CQ is raised to a budget of 1",
+          "[run][ring]") {
+    // Before: budget (2 - 1) / 2 = 0 and the first I/O waited for a slot forever (a CTest TIMEOUT).
+    const sluice::event_loop_options tiny{.backend = sluice::backend::io_uring, .ring = {.submission_entries = 1, .completion_entries = 2}};
+    CHECK(sluice::run(four_reads_at_once(), tiny) > 0);
+    const sluice::event_loop_options no_cq{.backend = sluice::backend::io_uring, .ring = {.submission_entries = 1, .completion_entries = 0}};
+    CHECK(sluice::run(four_reads_at_once(), no_cq) > 0);
+    CHECK(sluice::detail::uring_backend::completion_entries_for(tiny.ring) == 4);
+    // A CQ smaller than the SQ is raised to it (the kernel would refuse it with a bare EINVAL).
+    CHECK(sluice::detail::uring_backend::completion_entries_for({.submission_entries = 64, .completion_entries = 8}) == 64);
+}
+
+TEST_CASE("ring_options with no submission entries is std::invalid_argument and runs nothing", "[run][ring]") {
+    bool ran = false;
+    auto body = [](bool& flag) -> sluice::task<int> {
+        flag = true;
+        co_return 1;
+    };
+    CHECK_THROWS_AS(sluice::run(body(ran), {.backend = sluice::backend::io_uring, .ring = {.submission_entries = 0}}), std::invalid_argument);
+    CHECK_FALSE(ran);
 }
 
 // --- scale and fairness -------------------------------------------------------------------------------

@@ -187,6 +187,45 @@ SLUICE_TEST_CASE("write_at writes at the offset and leaves the rest", "[file]") 
     CHECK(content == expected);
 }
 
+namespace {
+int error_of(sluice::result<std::size_t> outcome) {
+    try {
+        (void)outcome.value();
+    } catch (const std::system_error& failure) {
+        return failure.code().value();
+    }
+    return 0;
+}
+int error_of(sluice::result<void> outcome) {
+    try {
+        outcome.value();
+    } catch (const std::system_error& failure) {
+        return failure.code().value();
+    }
+    return 0;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("read_at/write_at at offset UINT64_MAX (or past INT64_MAX) fail with EINVAL, as pread/pwrite do",
+                 "[file][fault]") {
+    // io_uring reads offset -1 as "the current file position": before the check, read_at(buf,
+    // UINT64_MAX) read the file's start and write_at(bytes, UINT64_MAX) wrote at position 0.
+    temp_dir dir;
+    co_await sluice::write_file(dir / "ten", "0123456789");
+    file f = co_await file::open(dir / "ten", O_RDWR);
+    char buffer[4];
+    const auto bytes = std::as_writable_bytes(std::span(buffer));
+    for (const std::uint64_t offset : {UINT64_MAX, std::uint64_t{1} << 63}) {
+        CHECK(error_of(co_await f.read_at(bytes, offset).as_result()) == EINVAL);
+        CHECK(error_of(co_await f.write_at("XY", offset).as_result()) == EINVAL);
+    }
+    // A range that starts at INT64_MAX runs past it: the kernel refuses it, as pread(2) does.
+    CHECK(error_of(co_await f.read_at(bytes, INT64_MAX).as_result()) == EINVAL);
+    co_await f.close();
+    const std::vector<std::byte> content = co_await sluice::read_file(dir / "ten");
+    CHECK(content == bytes_of("0123456789"));
+}
+
 SLUICE_TEST_CASE("read_file/write_file round trip and write_file replaces atomically", "[file]") {
     temp_dir dir;
     const std::vector<std::byte> first = random_bytes(100'000, 1);

@@ -44,9 +44,10 @@ enum class backend : unsigned char {
 /// How the io_uring backend creates its ring; the defaults were chosen by measurement (see
 /// benchmarks/README.md). Ignored by the epoll backend.
 struct ring_options {
-    /// Submission queue entries.
+    /// Submission queue entries: at least 1 (0 is `std::invalid_argument` from `run`).
     unsigned submission_entries = 256;
     /// Bounds the ops in the kernel at once (half of it: see the budget in detail/uring_backend.hpp).
+    /// Raised to at least 4 and to `submission_entries`, so at least one op can always be in flight.
     unsigned completion_entries = 16384;
     /// Try IORING_SETUP_DEFER_TASKRUN (with SINGLE_ISSUER); falls back when the kernel refuses.
     bool defer_taskrun = false;

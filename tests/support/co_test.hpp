@@ -8,6 +8,7 @@
 #include <sluice/task.hpp>
 
 #include "catch.hpp"
+#include "faults.hpp"
 
 #define SLUICE_TEST_CONCAT_INNER(a, b) a##b
 #define SLUICE_TEST_CONCAT(a, b) SLUICE_TEST_CONCAT_INNER(a, b)

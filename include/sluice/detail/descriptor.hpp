@@ -63,7 +63,8 @@ inline constexpr std::size_t max_io_chunk = 0x7ffff000;
 template <class Result>
 class io_result_awaitable {
 public:
-    io_result_awaitable(const char* what, const io_request& request) noexcept : op_(what, request) {}
+    io_result_awaitable(const char* what, const io_request& request, io_kind kind = io_kind::retryable) noexcept
+        : op_(what, request, kind) {}
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
@@ -85,8 +86,9 @@ inline io_result_awaitable<std::size_t> make_io_size_awaitable(const char* what,
 }
 
 /// `co_await` yields nothing (the op's result is only checked for an error).
-inline io_result_awaitable<void> make_io_void_awaitable(const char* what, const io_request& request) noexcept {
-    return io_result_awaitable<void>(what, request);
+inline io_result_awaitable<void> make_io_void_awaitable(const char* what, const io_request& request,
+                                                       io_kind kind = io_kind::retryable) noexcept {
+    return io_result_awaitable<void>(what, request, kind);
 }
 
 }  // namespace sluice::detail

@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <ctime>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -167,8 +168,10 @@ public:
     void attach(event_loop& loop) override { (void)pool_service::of(loop); }
 
     [[nodiscard]] backend kind() const noexcept override { return backend::epoll; }
-    [[nodiscard]] bool idle() const noexcept override { return waiting_ == 0 && offloaded_ == 0; }
-    [[nodiscard]] bool has_work() const noexcept override { return waiting_ != 0; }
+    [[nodiscard]] bool idle() const noexcept override {
+        return waiting_ == 0 && offloaded_ == 0 && resubmitted_head_ == nullptr;
+    }
+    [[nodiscard]] bool has_work() const noexcept override { return waiting_ != 0 || resubmitted_head_ != nullptr; }
 
     void submit(io_operation& op) override {
         const io_request& r = op.request;
@@ -203,8 +206,19 @@ public:
         wait(op, direction);
     }
 
+    void resubmit(io_operation& op) noexcept override {
+        op.backend_state_ = resubmitted;
+        op.link_next_ = nullptr;
+        op.link_prev_ = resubmitted_tail_;
+        (resubmitted_tail_ ? resubmitted_tail_->link_next_ : resubmitted_head_) = &op;
+        resubmitted_tail_ = &op;
+    }
+
     void cancel(io_operation& target) override {
-        if (target.backend_state_ == waiting) {
+        if (target.backend_state_ == resubmitted) {
+            unlink_resubmitted(target);
+            target.complete(-ECANCELED);
+        } else if (target.backend_state_ == waiting) {
             unlink(target);
             target.complete(-ECANCELED);
         } else if (target.backend_state_ == offloaded) {
@@ -217,6 +231,10 @@ public:
     }
 
     void submit_and_reap(std::chrono::nanoseconds timeout) override {
+        if (resubmitted_head_ != nullptr) {
+            issue_resubmitted();
+            timeout = std::chrono::nanoseconds::zero();  // some may have completed: do not block
+        }
         const int n = wait_for_events(timeout);
         for (int i = 0; i < n; ++i) {
             const epoll_event& event = events_[static_cast<std::size_t>(i)];
@@ -245,6 +263,7 @@ private:
 
     static constexpr unsigned char waiting = 1;    // in its descriptor's list
     static constexpr unsigned char offloaded = 2;  // a file_job on the worker pool
+    static constexpr unsigned char resubmitted = 3;  // waiting for the next submit_and_reap
 
     struct fd_state {
         io_operation* head[2] = {nullptr, nullptr};  // [0] readers, [1] writers
@@ -338,6 +357,30 @@ private:
         --waiting_;
     }
 
+    void unlink_resubmitted(io_operation& op) noexcept {
+        (op.link_prev_ ? op.link_prev_->link_next_ : resubmitted_head_) = op.link_next_;
+        (op.link_next_ ? op.link_next_->link_prev_ : resubmitted_tail_) = op.link_prev_;
+        op.link_prev_ = op.link_next_ = nullptr;
+        op.backend_state_ = 0;
+    }
+
+    /// Ops resubmitted since the last reap, in order. One that cannot even be started (no memory
+    /// for a file job) completes with the error instead.
+    void issue_resubmitted() noexcept {
+        while (io_operation* op = resubmitted_head_) {
+            unlink_resubmitted(*op);
+            try {
+                submit(*op);
+            } catch (const std::bad_alloc&) {
+                op->complete(-ENOMEM);
+            } catch (const std::system_error& failure) {
+                op->complete(-failure.code().value());
+            } catch (...) {
+                op->complete(-EIO);
+            }
+        }
+    }
+
     /// The descriptor became ready in `direction`: complete waiters in order until one would block.
     /// TRICKY: by index, never by reference: completing the inbox's read delivers file_jobs, and an
     /// open of a FIFO grows fds_.
@@ -414,6 +457,8 @@ private:
     std::vector<fd_state> fds_;  // indexed by descriptor
     std::size_t waiting_ = 0;    // ops in some descriptor's list
     std::size_t offloaded_ = 0;  // file ops on the worker pool
+    io_operation* resubmitted_head_ = nullptr;  // see resubmit()
+    io_operation* resubmitted_tail_ = nullptr;
     bool use_pwait2_ = true;
 };
 

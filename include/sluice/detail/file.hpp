@@ -72,10 +72,21 @@ inline auto rename_op(const char* from, const char* to) noexcept {
 
 // --- loops ---------------------------------------------------------------------------------------
 
+/// pread(2) and pwrite(2) fail with EINVAL on an offset that is negative as an off_t; io_uring
+/// would read UINT64_MAX (-1) as "the current file position" instead (issue 9, defect 7). Checked
+/// before every op, so a range running past the largest offset fails the same way.
+inline void check_offset(std::uint64_t offset, const char* operation) {
+    if (offset > static_cast<std::uint64_t>(INT64_MAX)) {
+        throw os_error(EINVAL, operation, "at offset " + std::to_string(offset) + " (beyond INT64_MAX)");
+    }
+}
+
 /// Reads until `buffer` is full or the file ends (a short read is continued: only EOF stops it).
 inline task<std::size_t> read_at_full(int fd, std::span<std::byte> buffer, std::uint64_t offset) {
     std::size_t done = 0;
+    check_offset(offset, "read");
     while (done < buffer.size()) {
+        check_offset(offset + done, "read");
         const std::size_t n = co_await read_op(fd, buffer.subspan(done), offset + done);
         if (n == 0) break;
         done += n;
@@ -85,7 +96,9 @@ inline task<std::size_t> read_at_full(int fd, std::span<std::byte> buffer, std::
 
 /// Writes all of `data` at `offset`, continuing short writes.
 inline task<void> write_at_all(int fd, std::span<const std::byte> data, std::uint64_t offset) {
+    check_offset(offset, "write");
     while (!data.empty()) {
+        check_offset(offset, "write");
         const std::size_t n = co_await write_op(fd, data, offset);
         if (n == 0) throw os_error(EIO, "write", "(wrote nothing)");
         data = data.subspan(n);
@@ -94,20 +107,22 @@ inline task<void> write_at_all(int fd, std::span<const std::byte> data, std::uin
 }
 
 /// Closes `fd` through the backend (the frame owns it: a task destroyed unstarted closes it
-/// synchronously). @see close(2), io_uring_prep_close(3)
+/// synchronously). Not a cancellation point: a cancel requested meanwhile stays pending for the
+/// next one. @see close(2), io_uring_prep_close(3)
 ///
-/// TRICKY: a close cancelled before the kernel ran it (ECANCELED: the task was cancelled while the
-/// op waited for a slot or in io-wq) has not closed anything; we close synchronously then, so a
-/// cancelled close never leaks the descriptor. A close that ran delivers its result (the request
-/// stays pending, as for any completed op).
+/// TRICKY: close(2) releases the descriptor number before anything that can fail or be
+/// interrupted (the final flush), so -EINTR and -ERESTART* mean "closed" too. An earlier version
+/// let a cancel interrupt the close and then called ::close(fd) itself on -EINTR: a double close,
+/// which could close a file another thread had just opened under the same number (issue 9,
+/// defect 7). So the close is never cancelled nor retried, and an interruption is not an error.
 inline task<void> close_fd(unique_fd owned) {
     if (!owned) co_return;
     const int fd = owned.release();
     try {
-        co_await make_io_void_awaitable("close", {.code = io_code::close, .fd = fd});
-    } catch (const cancelled_error&) {
-        ::close(fd);
-        throw;
+        co_await make_io_void_awaitable("close", {.code = io_code::close, .fd = fd}, io_kind::uninterruptible);
+    } catch (const std::system_error& failure) {
+        const int error = failure.code().value();
+        if (error != EINTR && !(error >= 512 && error <= 516)) throw;  // ERESTARTSYS..ERESTART_RESTARTBLOCK
     }
 }
 

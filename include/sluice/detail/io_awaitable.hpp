@@ -4,6 +4,8 @@
 // cancel asks the backend to stop the op (io_uring: IORING_OP_ASYNC_CANCEL; epoll: the op leaves
 // its descriptor's waiters, or is withdrawn from the worker pool) and the waiter resumes only
 // after the op's own completion, when the kernel has let go of its buffers.
+// A transient -EINTR/-EAGAIN (nothing was done) is resubmitted, not reported. Every op passes
+// through the test hook of detail/io_faults.hpp, whatever the backend.
 
 #include <cerrno>
 #include <coroutine>
@@ -12,24 +14,51 @@
 
 #include "cancellation.hpp"
 #include "event_loop.hpp"
+#include "io_faults.hpp"
 
 namespace sluice::detail {
+
+/// How an op reacts to interruptions.
+enum class io_kind : unsigned char {
+    /// A cancellation point; -EINTR/-EAGAIN without a cancel request mean "nothing happened" and
+    /// the op is submitted again (reads, writes, accept, open, fsync, rename, ...).
+    retryable,
+    /// Not a cancellation point (a pending request waits for the next one) and never resubmitted:
+    /// close(2) releases the descriptor even when it reports -EINTR, so neither a retry nor a
+    /// "cancelled, close it ourselves" may follow (see close_fd).
+    uninterruptible,
+};
 
 /// Result of a kernel op: its non-negative result; a negative one is thrown as std::system_error
 /// with that errno and `what` naming the operation.
 class io_awaitable final : public cancellation_point, public io_operation {
 public:
-    io_awaitable(const char* what, const io_request& request) noexcept : what_(what) { this->request = request; }
+    io_awaitable(const char* what, const io_request& request, io_kind kind = io_kind::retryable) noexcept
+        : what_(what), kind_(kind) {
+        this->request = request;
+    }
     /// Only before it is awaited (wait_for and the combinators move awaitables into their frames).
-    io_awaitable(io_awaitable&& other) noexcept : cancellation_point(), io_operation(), what_(other.what_) {
+    io_awaitable(io_awaitable&& other) noexcept
+        : cancellation_point(), io_operation(), what_(other.what_), kind_(other.kind_) {
         request = other.request;
     }
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
-        if (!enter(waiter)) return false;
+        if (kind_ == io_kind::retryable) {
+            if (!enter(waiter)) return false;
+        } else {
+            waiter_ = waiter;  // not registered: a cancel request stays pending
+        }
         loop_ = &event_loop::current();
+        if (io_faults != nullptr) {
+            if (const int fault = io_faults->before_submit(what_, kind_ == io_kind::retryable); fault < 0) {
+                complete(fault);  // schedules the waiter (or resubmits), as a completion would
+                return true;
+            }
+            if (is_transfer() && request.size > 1) request.size = io_faults->transfer_length(what_, request.size);
+        }
         loop_->io().submit(*this);
         return true;
     }
@@ -40,6 +69,17 @@ public:
     }
 
     void complete(int result) noexcept override {
+        if (io_faults != nullptr) result = io_faults->on_complete(what_, result);
+        // Nothing happened (the kernel, or the fault injector, refused before doing anything): do it
+        // again, unless a cancel asked us to stop (then -EINTR is the cancel's doing, below). The
+        // injector sees the resubmission too, so it can refuse several times in a row.
+        while (!cancel_requested_ && kind_ == io_kind::retryable && (result == -EINTR || result == -EAGAIN)) {
+            if (io_faults != nullptr) result = io_faults->before_submit(what_, true);
+            if (io_faults == nullptr || result >= 0) {
+                loop_->io().resubmit(*this);
+                return;
+            }
+        }
         result_ = result;
         // After our request, -ECANCELED means the wait was cancelled; so do -EINTR and the kernel's
         // -ERESTART* codes (512-516), which an op blocked in an io-wq worker (an open of a FIFO, a
@@ -66,16 +106,32 @@ private:
     static constexpr bool interrupted_by_cancel(int result) noexcept {
         return result == -ECANCELED || result == -EINTR || (result <= -512 && result >= -516);
     }
+    /// A read or write of bytes, which the fault injector may shorten.
+    [[nodiscard]] bool is_transfer() const noexcept {
+        switch (request.code) {
+            case io_code::read:
+            case io_code::write:
+            case io_code::recv:
+            case io_code::send:
+            case io_code::read_at:
+            case io_code::write_at:
+                return true;
+            default:
+                return false;
+        }
+    }
 
     const char* what_;
     event_loop* loop_ = nullptr;
     int result_ = 0;
+    io_kind kind_;
     bool cancel_requested_ = false;
 };
 
 /// `co_await make_io_awaitable("sluice: recv", request)` yields the op's non-negative result.
-inline io_awaitable make_io_awaitable(const char* what, const io_request& request) noexcept {
-    return io_awaitable(what, request);
+inline io_awaitable make_io_awaitable(const char* what, const io_request& request,
+                                      io_kind kind = io_kind::retryable) noexcept {
+    return io_awaitable(what, request, kind);
 }
 
 }  // namespace sluice::detail

@@ -111,6 +111,9 @@ public:
     /// Starts `op` (it may complete, i.e. be scheduled, before this returns). Throws only if
     /// nothing was started.
     virtual void submit(io_operation& op) = 0;
+    /// Submits `op` again from inside its own complete() (a transient -EINTR/-EAGAIN): it is issued
+    /// at the next submit_and_reap, so nothing here can fail or complete it re-entrantly.
+    virtual void resubmit(io_operation& op) noexcept = 0;
     /// Asks the backend to stop `target` early. The target still completes exactly once, with
     /// -ECANCELED or with its real result if it won the race, and only after the kernel has let go
     /// of its buffers; it may complete before this returns.

@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <liburing.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -91,7 +93,20 @@ inline void prepare_sqe(io_uring_sqe& sqe, const io_request& r) noexcept {
 
 class uring_backend final : public io_backend {
 public:
+    /// The CQ size actually requested: the smallest that gives a budget of at least one op (a CQ of
+    /// 2, which the kernel accepts, would give none: every op would wait for a slot forever), and
+    /// never below the SQ size (the kernel refuses that with a bare EINVAL).
+    [[nodiscard]] static unsigned completion_entries_for(const ring_options& options) {
+        if (options.submission_entries == 0) {
+            throw std::invalid_argument("sluice: ring_options::submission_entries must be at least 1");
+        }
+        unsigned entries = options.completion_entries < min_completion_entries ? min_completion_entries
+                                                                               : options.completion_entries;
+        return entries < options.submission_entries ? options.submission_entries : entries;
+    }
+
     explicit uring_backend(const ring_options& options) {
+        const unsigned completion_entries = completion_entries_for(options);
         // Flag sets from most to least preferred; EINVAL means "this kernel does not know a flag".
         const unsigned defer = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
         const unsigned coop = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
@@ -100,7 +115,7 @@ public:
         for (unsigned flags : candidates) {
             io_uring_params params{};
             params.flags = flags | IORING_SETUP_CQSIZE;
-            params.cq_entries = options.completion_entries;
+            params.cq_entries = completion_entries;
             const int rc = ring_setup_override ? ring_setup_override(options.submission_entries, &ring_, &params)
                                                : io_uring_queue_init_params(options.submission_entries, &ring_, &params);
             if (rc == 0) {
@@ -109,6 +124,7 @@ public:
                 // CQE for liburing's internal wait timeout on kernels without IORING_FEAT_EXT_ARG:
                 // the CQ can never overflow.
                 budget_ = (params.cq_entries - 1) / 2;
+                assert(budget_ >= 1);
                 return;
             }
             error = -rc;
@@ -124,7 +140,11 @@ public:
     /// Ops handed to the kernel (or waiting for a slot) whose CQE has not arrived yet.
     [[nodiscard]] bool idle() const noexcept override { return in_flight_ == 0 && pending_head_ == nullptr; }
     /// Something to submit or to reap: the loop's busy turns skip the ring entirely otherwise.
-    [[nodiscard]] bool has_work() const noexcept override { return in_flight_ != 0 || unsubmitted_ != 0; }
+    [[nodiscard]] bool has_work() const noexcept override {
+        return in_flight_ != 0 || unsubmitted_ != 0 || (pending_head_ != nullptr && in_flight_ < budget_);
+    }
+    /// Ops the kernel may hold at once (half the CQ, see the constructor).
+    [[nodiscard]] unsigned budget() const noexcept { return budget_; }
 
     /// Takes an SQE now if the CQ budget allows; otherwise queues the op until a CQE frees a slot.
     void submit(io_operation& op) override {
@@ -134,6 +154,11 @@ public:
             append_pending(op);
         }
     }
+
+    /// Submits `op` again from its own complete() (a transient -EINTR/-EAGAIN): it joins the pending
+    /// queue, issued at the end of this reap or at the next submit_and_reap (no syscall here, so it
+    /// cannot fail while the CQ is being drained).
+    void resubmit(io_operation& op) noexcept override { append_pending(op); }
 
     /// Asks the kernel to cancel `target` (IORING_OP_ASYNC_CANCEL, see io_uring_prep_cancel(3)).
     /// The target still completes through its own CQE (with -ECANCELED, or its real result if it won
@@ -158,6 +183,7 @@ public:
     /// timer's deadline: no SQE per sleep). Completions are all recorded before the CQ head moves,
     /// and none resumes a coroutine (they only schedule).
     void submit_and_reap(std::chrono::nanoseconds timeout) override {
+        issue_pending();  // ops resubmitted since the last reap
         int rc;
         unsubmitted_ = 0;  // io_uring_enter takes them all (or fails loudly below)
         if (timeout == std::chrono::nanoseconds::zero()) {
@@ -178,6 +204,7 @@ public:
     }
 
 private:
+    static constexpr unsigned min_completion_entries = 4;  // budget (4 - 1) / 2 = 1
     static constexpr std::uint64_t cancel_tag = 1;  // never a valid io_operation address
     static constexpr unsigned char pending = 1;     // backend_state_: waiting for a CQ slot
 

@@ -1,0 +1,129 @@
+#pragma once
+// Seeded fault injection for whole test binaries (issue 9: find the next defects without a reviewer).
+//
+//   SLUICE_FAULT_SEED=<n> ./net_test
+//
+// installs, for every test case of the binary, a `seeded_faults` injector (see
+// sluice/detail/io_faults.hpp) whose generator restarts from <n> at each test case: every
+// retryable io op may first "complete" with -EINTR or -EAGAIN without reaching the kernel (sluice
+// must submit it again) and every read/write/send/recv may be issued shorter than asked (a real
+// short transfer, which the looping operations must continue). These faults are ones sluice must
+// hide, so the unchanged tests must still pass. On a failing test case the seed and the counts of
+// injected faults are printed, so the run can be repeated exactly. The CTest entries `*.faults.*`
+// (tests/CMakeLists.txt) rerun the net, file, engine and cancellation binaries this way.
+//
+// `hard_faults` adds -ENOMEM, which surfaces: tests/faults_test.cpp checks it ends cleanly.
+
+#include <sluice/detail/io_faults.hpp>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <random>
+
+#include "catch.hpp"
+#if SLUICE_CATCH2_V3
+#include <catch2/reporters/catch_reporter_event_listener.hpp>
+#include <catch2/reporters/catch_reporter_registrars.hpp>
+#endif
+
+namespace sluice_test {
+
+class seeded_faults final : public sluice::detail::io_fault_injector {
+public:
+    struct counts {
+        long eintr = 0;
+        long eagain = 0;
+        long enomem = 0;
+        long shortened = 0;
+        long ops = 0;
+    };
+
+    explicit seeded_faults(std::uint64_t seed, bool hard_faults = false) noexcept
+        : random_(seed), seed_(seed), hard_(hard_faults) {}
+
+    int before_submit(const char*, bool retryable) noexcept override {
+        if (!retryable) return 0;  // close: the kernel never fails it before doing anything
+        ++counts_.ops;
+        switch (random_() % 16) {
+            case 0:
+            case 1:
+                ++counts_.eintr;
+                return -EINTR;
+            case 2:
+                ++counts_.eagain;
+                return -EAGAIN;
+            case 3:
+                if (!hard_) return 0;
+                ++counts_.enomem;
+                return -ENOMEM;
+            default:
+                return 0;
+        }
+    }
+    unsigned transfer_length(const char*, unsigned length) noexcept override {
+        if (random_() % 4 != 0) return length;
+        ++counts_.shortened;
+        return 1 + static_cast<unsigned>(random_() % (length - 1));
+    }
+
+    [[nodiscard]] const counts& injected() const noexcept { return counts_; }
+    [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
+
+private:
+    std::mt19937_64 random_;
+    std::uint64_t seed_;
+    bool hard_;
+    counts counts_;
+};
+
+/// SLUICE_FAULT_SEED as a number, if set.
+inline std::optional<std::uint64_t> fault_seed_from_environment() {
+    const char* text = std::getenv("SLUICE_FAULT_SEED");
+    if (text == nullptr || *text == '\0') return std::nullopt;
+    return std::strtoull(text, nullptr, 10);
+}
+
+#if SLUICE_CATCH2_V3
+using listener_base = Catch::EventListenerBase;
+#else
+using listener_base = Catch::TestEventListenerBase;
+#endif
+
+/// The per-test-case injector of SLUICE_FAULT_SEED mode.
+struct fault_mode_listener : listener_base {
+    using listener_base::listener_base;
+
+    void testCaseStarting(const Catch::TestCaseInfo& info) override {
+        listener_base::testCaseStarting(info);
+        if (const auto seed = fault_seed_from_environment()) {
+            faults_.emplace(*seed);
+            sluice::detail::io_faults = &*faults_;
+        }
+    }
+    void testCaseEnded(const Catch::TestCaseStats& stats) override {
+        if (faults_) {
+            sluice::detail::io_faults = nullptr;
+            const seeded_faults::counts& c = faults_->injected();
+            if (!stats.totals.assertions.allPassed() || std::getenv("SLUICE_FAULT_VERBOSE") != nullptr) {
+                std::fprintf(stderr,
+                             "%s: SLUICE_FAULT_SEED=%llu (ops %ld: EINTR %ld, EAGAIN %ld, short %ld)\n",
+                             stats.totals.assertions.allPassed() ? "fault mode" : "FAILED under fault injection",
+                             static_cast<unsigned long long>(faults_->seed()), c.ops, c.eintr, c.eagain,
+                             c.shortened);
+            }
+            faults_.reset();
+        }
+        listener_base::testCaseEnded(stats);
+    }
+
+private:
+    std::optional<seeded_faults> faults_;
+};
+
+}  // namespace sluice_test
+
+using sluice_test_fault_mode_listener = sluice_test::fault_mode_listener;
+CATCH_REGISTER_LISTENER(sluice_test_fault_mode_listener)
