@@ -7,6 +7,7 @@
 #include <sluice/cancellation.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/file.hpp>
+#include <sluice/semaphore.hpp>
 #include <sluice/task.hpp>
 #include <sluice/time.hpp>
 
@@ -226,6 +227,51 @@ SLUICE_TEST_CASE("dropping the join_handle detaches the task: it runs to complet
     co_await sluice::sleep_for(20ms);
     CHECK(*counter == 1);
     CHECK(counter.use_count() == 1);  // the finished detached frame was freed
+}
+
+// --- a spawned task's frame dies with the task (issue 9, defect 2) -----------------------------------
+
+namespace {
+sluice::task<int> hold_counted(counted guard, int value) {
+    (void)guard;
+    co_await sluice::yield();
+    co_return value;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("a finished spawned task's frame and by-value parameters are destroyed while its handle is held",
+                 "[spawn][lifetime]") {
+    counted::reset();
+    auto handle = sluice::spawn(hold_counted(counted(1), 7));
+    CHECK(counted::alive() == 1);
+    while (!handle.done()) co_await sluice::yield();
+    CHECK(counted::alive() == 0);  // before: alive until the handle was dropped
+    CHECK(co_await handle == 7);   // the handle kept the result
+    auto cancelled = sluice::spawn(hold_counted(counted(2), 8));
+    CHECK(cancelled.cancel());  // before it ever ran
+    (void)co_await cancelled.as_result();
+    CHECK(counted::alive() == 0);
+}
+
+namespace {
+sluice::task<void> work_holding(sluice::semaphore::permit permit, int& done) {
+    (void)permit;
+    co_await sluice::sleep_for(1ms);
+    ++done;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("permits passed by value to spawned workers whose handles are kept are returned as each finishes",
+                 "[spawn][lifetime]") {
+    // Before: the permits lived in the finished workers' frames until the handles were dropped, the
+    // third acquire waited for ever and run ended in "deadlock".
+    sluice::semaphore slots(2);
+    int done = 0;
+    std::vector<sluice::join_handle<void>> workers;
+    for (int i = 0; i < 6; ++i) workers.push_back(sluice::spawn(work_holding(co_await slots.acquire(), done)));
+    for (auto& worker : workers) co_await worker;
+    CHECK(done == 6);
+    CHECK(slots.value() == 2);
 }
 
 SLUICE_TEST_CASE("join_handle::detach lets the task run on unobserved", "[spawn]") {

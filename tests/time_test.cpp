@@ -9,6 +9,8 @@
 #include <sluice/time.hpp>
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <chrono>
 #include <exception>
 #include <numeric>
@@ -274,22 +276,92 @@ SLUICE_TEST_CASE("wait_for(handle, 0 s) on a finished join_handle returns its va
     CHECK(moved == 11);
 }
 
-SLUICE_TEST_CASE("wait_for(handle, 0 s) on an unfinished join_handle raises timeout_error, the task runs on",
-                 "[wait_for]") {
-    auto handle = sluice::spawn(value_after(1ms, 12));
+namespace {
+struct join_flags {
+    bool started = false;
+    bool cancelled = false;
+    bool finished = false;
+};
+sluice::task<int> sleep_20s_noting(join_flags& flags, int value) {
+    flags.started = true;
+    try {
+        co_await sluice::sleep_for(20s);
+    } catch (const sluice::cancelled_error&) {
+        flags.cancelled = true;
+        throw;
+    }
+    flags.finished = true;
+    co_return value;
+}
+sluice::task<int> swallow_cancel_then_return(join_flags& flags, int value) {
+    try {
+        co_await sluice::sleep_for(20s);
+    } catch (const sluice::cancelled_error&) {
+        flags.cancelled = true;
+    }
+    co_await sluice::sleep_for(2ms);  // cleanup after the cancel, still awaited by wait_for
+    flags.finished = true;
+    co_return value;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("wait_for(handle, 0 s) on an unfinished join_handle cancels the task, waits for it, then times out",
+                 "[wait_for][join]") {
+    join_flags flags;
+    auto handle = sluice::spawn(sleep_20s_noting(flags, 12));
+    co_await sluice::yield();  // it starts and sleeps
     auto outcome = co_await sluice::wait_for(handle, 0s).as_result();
     CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
-    const int value = co_await handle;
-    CHECK(value == 12);
+    CHECK(flags.cancelled);
+    CHECK(handle.done());  // awaited, not orphaned
 }
 
-SLUICE_TEST_CASE("wait_for(handle, d) timing out ends only the wait: the spawned task runs on", "[wait_for]") {
-    auto handle = sluice::spawn(value_after(30ms, 13));
+SLUICE_TEST_CASE("wait_for(handle, d) timing out cancels the spawned task and waits for it (asyncio.wait_for(task))",
+                 "[wait_for][join]") {
+    // Before: timeout_error at once and the spawned task kept running, orphaned, for any d.
+    join_flags flags;
+    auto handle = sluice::spawn(sleep_20s_noting(flags, 13));
     auto outcome = co_await sluice::wait_for(handle, 5ms).as_result();
     CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
-    CHECK_FALSE(handle.done());
-    const int value = co_await handle;
-    CHECK(value == 13);
+    CHECK(flags.started);
+    CHECK(flags.cancelled);
+    CHECK_FALSE(flags.finished);
+    CHECK(handle.done());
+    CHECK_FALSE(handle.cancel());  // finished: no request made
+    // The same through an rvalue handle (the wait_for task owns it).
+    join_flags moved_flags;
+    auto moved = co_await sluice::wait_for(sluice::spawn(sleep_20s_noting(moved_flags, 14)), 5ms).as_result();
+    CHECK_THROWS_AS(moved.value(), sluice::timeout_error);
+    CHECK(moved_flags.cancelled);
+}
+
+SLUICE_TEST_CASE("wait_for(handle, d): a spawned task that swallows the cancel and returns a value gives that value",
+                 "[wait_for][join]") {
+    join_flags flags;
+    auto handle = sluice::spawn(swallow_cancel_then_return(flags, 15));
+    const int value = co_await sluice::wait_for(std::move(handle), 5ms);
+    CHECK(value == 15);
+    CHECK(flags.cancelled);
+    CHECK(flags.finished);
+}
+
+SLUICE_TEST_CASE("wait_for(handle, d) returns the spawned task's value when it finishes in time", "[wait_for][join]") {
+    auto handle = sluice::spawn(value_after(1ms, 16));
+    const int& by_reference = co_await sluice::wait_for(handle, 20s);
+    CHECK(by_reference == 16);
+    CHECK(co_await handle == 16);  // the lvalue wait took nothing out of the handle
+}
+
+SLUICE_TEST_CASE("join_handle::cancel returns whether a request was made", "[join][cancel]") {
+    sluice::join_handle<int> empty;
+    CHECK_FALSE(empty.cancel());
+    join_flags flags;
+    auto handle = sluice::spawn(sleep_20s_noting(flags, 17));
+    CHECK(handle.cancel());
+    CHECK(handle.cancel());  // coalesces with the first, but the task is still running: a request
+    (void)co_await handle.as_result();
+    CHECK_FALSE(handle.cancel());
+    CHECK_FALSE(flags.started);
 }
 
 namespace {
@@ -387,4 +459,73 @@ SLUICE_TEST_CASE("a catch (const std::exception&) retry loop inside wait_for sti
     CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
     CHECK(attempts < limit);
     CHECK(std::string(sluice::cancelled_error().what()) == "sluice: task cancelled");
+}
+
+// --- saturating durations and deadlines (issue 9, defect 1) -------------------------------------------
+
+namespace {
+sluice::task<void> sleep_for_ever_with(sluice::detail::sleep_awaitable sleep, bool& woke) {
+    co_await std::move(sleep);
+    woke = true;
+}
+template <class Duration>
+sluice::task<void> wait_with(Duration timeout, bool& timed_out) {
+    try {
+        (void)co_await sluice::wait_for(sluice::sleep_for(20s), timeout);
+    } catch (const sluice::timeout_error&) {
+        timed_out = true;
+    }
+}
+}  // namespace
+
+SLUICE_TEST_CASE("huge durations and max() deadlines mean never, overflow nothing, and other timers keep firing",
+                 "[sleep][wait_for][saturate]") {
+    // Before: sleep_for(hours::max()) returned after one turn, wait_for(x, hours::max()) timed out at
+    // once, wait_for(x, nanoseconds::max()) overflowed (UBSan) and froze every other timer.
+    constexpr double infinity = std::numeric_limits<double>::infinity();
+    bool woke[5] = {false, false, false, false, false};
+    std::vector<sluice::join_handle<void>> sleepers;
+    sleepers.push_back(sluice::spawn(sleep_for_ever_with(sluice::sleep_for(std::chrono::hours::max()), woke[0])));
+    sleepers.push_back(sluice::spawn(sleep_for_ever_with(sluice::sleep_for(std::chrono::nanoseconds::max()), woke[1])));
+    sleepers.push_back(sluice::spawn(sleep_for_ever_with(sluice::sleep_until(steady::time_point::max()), woke[2])));
+    sleepers.push_back(sluice::spawn(sleep_for_ever_with(sluice::sleep_for(std::chrono::duration<double>(infinity)), woke[3])));
+    sleepers.push_back(sluice::spawn(sleep_for_ever_with(sluice::sleep_for(std::chrono::seconds::max()), woke[4])));
+    std::vector<sluice::join_handle<void>> waiters;
+    bool t0 = false, t1 = false, t2 = false;
+    waiters.push_back(sluice::spawn(wait_with(std::chrono::nanoseconds::max(), t0)));
+    waiters.push_back(sluice::spawn(wait_with(std::chrono::hours::max(), t1)));
+    waiters.push_back(sluice::spawn(wait_with(std::chrono::duration<double>(infinity), t2)));
+    // A heartbeat: ten 1 ms ticks must all happen while those wait.
+    int ticks = 0;
+    for (int i = 0; i < 10; ++i) {
+        co_await sluice::sleep_for(1ms);
+        ++ticks;
+    }
+    CHECK(ticks == 10);
+    for (auto& sleeper : sleepers) CHECK_FALSE(sleeper.done());
+    for (auto& waiter : waiters) CHECK_FALSE(waiter.done());
+    for (auto& sleeper : sleepers) CHECK(sleeper.cancel());
+    for (auto& waiter : waiters) CHECK(waiter.cancel());
+    for (auto& sleeper : sleepers) CHECK_THROWS_AS((co_await sleeper.as_result()).value(), sluice::cancelled_error);
+    for (auto& waiter : waiters) CHECK_THROWS_AS((co_await waiter.as_result()).value(), sluice::cancelled_error);
+    CHECK(std::none_of(std::begin(woke), std::end(woke), [](bool w) { return w; }));
+    CHECK_FALSE(t0);
+    CHECK_FALSE(t1);
+    CHECK_FALSE(t2);
+}
+
+SLUICE_TEST_CASE("duration<double>: -infinity is a yield / an immediate timeout, NaN is std::invalid_argument",
+                 "[sleep][wait_for][saturate]") {
+    constexpr double infinity = std::numeric_limits<double>::infinity();
+    const std::chrono::duration<double> minus_infinity(-infinity);
+    const std::chrono::duration<double> nan(std::numeric_limits<double>::quiet_NaN());
+    co_await sluice::sleep_for(minus_infinity);  // one loop turn
+    bool timed_out = false;
+    co_await wait_with(minus_infinity, timed_out);
+    CHECK(timed_out);
+    CHECK_THROWS_AS(sluice::sleep_for(nan), std::invalid_argument);
+    CHECK_THROWS_AS(sluice::wait_for(sluice::sleep_for(1ms), nan), std::invalid_argument);
+    // The smallest positive double is one clock tick, not zero.
+    CHECK(sluice::detail::saturating_duration(std::chrono::duration<double>(4.9e-324), "test") ==
+          steady::duration(1));
 }

@@ -17,6 +17,8 @@
 /// - `join_handle<T>`: `co_await h` yields the task's value or rethrows its exception (also
 ///   `cancelled_error` if it was cancelled); `co_await h.as_result()` never throws it. Cancelling
 ///   the task that awaits a handle ends only that wait; `h.cancel()` cancels the spawned task.
+///   The task's frame (with its by-value parameters) is destroyed as soon as it finishes; the
+///   handle keeps only the result. `wait_for(h, d)` on timeout cancels the task and waits for it.
 ///   Dropping the handle detaches the task: it runs on, its frame is freed when it ends, and a
 ///   failure nobody will see is reported on stderr (like asyncio's "exception was never retrieved").
 
@@ -47,10 +49,13 @@ public:
     [[nodiscard]] bool done() const noexcept { return root_ && root_.done(); }
 
     /// Requests cancellation: `cancelled_error` at the task's next real suspension, or the body never
-    /// runs if it has not started. No effect on a finished task; repeated requests before the first
-    /// is delivered count once.
-    void cancel() noexcept {
-        if (root_ && !root_.done()) root_.promise().request_cancel();
+    /// runs if it has not started. Returns whether a request was made: false for a finished task or
+    /// an empty handle (asyncio's Task.cancel()). Repeated requests before the first is delivered
+    /// count once (each still returns true).
+    bool cancel() noexcept {
+        if (!root_ || root_.done()) return false;
+        root_.promise().request_cancel();
+        return true;
     }
 
     auto operator co_await() && noexcept { return detail::join_awaiter<T, detail::take_value>(root_); }

@@ -13,7 +13,15 @@
 ///   `timeout_error` is raised, while an awaitable that is already complete (a finished
 ///   join_handle) yields its value. Cancelling the caller cancels the inner; the caller then gets
 ///   `cancelled_error` once the inner finished. An lvalue awaitable is awaited by reference: keep
-///   it alive until the returned task completes.
+///   it alive until the returned task completes. `wait_for(h, d)` on a `join_handle` cancels the
+///   spawned task on timeout and waits for it to finish before raising `timeout_error`
+///   (asyncio.wait_for(task)); if it finished meanwhile (or swallowed the cancel) its result wins.
+///
+/// Durations and deadlines saturate: a duration too long to add to now (`hours::max()`,
+/// `nanoseconds::max()`), an infinite `duration<double>`, and `sleep_until(time_point::max())` all
+/// mean "never" (the sleep lasts until cancelled, the timeout never fires) and overflow nothing;
+/// the loop's other timers keep firing. Negative infinity is a negative duration. A NaN duration
+/// is `std::invalid_argument` at the call: it names no point in time.
 
 #include <chrono>
 
@@ -27,12 +35,11 @@ namespace sluice {
     return detail::sleep_awaitable(deadline);
 }
 
-/// Suspends for `duration` (zero or negative: one loop turn).
+/// Suspends for `duration` (zero or negative: one loop turn; too long to represent, or infinite:
+/// forever, until cancelled). A NaN `duration<double>` is `std::invalid_argument`.
 template <class Rep, class Period>
-[[nodiscard]] detail::sleep_awaitable sleep_for(std::chrono::duration<Rep, Period> duration) noexcept {
-    if (duration <= duration.zero()) return detail::sleep_awaitable(std::chrono::steady_clock::time_point::min());
-    return detail::sleep_awaitable(std::chrono::steady_clock::now() +
-                                   std::chrono::ceil<std::chrono::steady_clock::duration>(duration));
+[[nodiscard]] detail::sleep_awaitable sleep_for(std::chrono::duration<Rep, Period> duration) {
+    return detail::sleep_awaitable(detail::deadline_after(duration, "sleep_for"));
 }
 
 /// Goes behind every coroutine that is ready now; a cancellation point.
@@ -43,7 +50,7 @@ template <class Rep, class Period>
 template <awaitable Awaitable, class Rep, class Period>
 task<detail::await_result_t<Awaitable>> wait_for(Awaitable&& awaitable, std::chrono::duration<Rep, Period> timeout) {
     return detail::wait_for_stored<detail::stored_awaitable_t<Awaitable>>(
-        std::forward<Awaitable>(awaitable), std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
+        std::forward<Awaitable>(awaitable), detail::saturating_duration(timeout, "wait_for"));
 }
 
 }  // namespace sluice

@@ -13,6 +13,12 @@
 // (tests/CMakeLists.txt) rerun the net, file, engine and cancellation binaries this way.
 //
 // `hard_faults` adds -ENOMEM, which surfaces: tests/faults_test.cpp checks it ends cleanly.
+//
+//   SLUICE_SHUFFLE_SEED=<n> ./queue_test
+//
+// likewise makes every loop turn resume its ready coroutines in a seeded random order instead of
+// FIFO (randomized interleaving, like Boost.Cobalt's brute-force tests); the `*.shuffle.*` CTest
+// entries rerun the engine, task_group and queue binaries under a few seeds.
 
 #include <sluice/detail/io_faults.hpp>
 
@@ -79,9 +85,23 @@ private:
     counts counts_;
 };
 
-/// SLUICE_FAULT_SEED as a number, if set.
-inline std::optional<std::uint64_t> fault_seed_from_environment() {
-    const char* text = std::getenv("SLUICE_FAULT_SEED");
+/// For a test that checks one exact kernel ordering (e.g. an accept submitted just before its
+/// cancel): no fault is injected while it lives, even in SLUICE_FAULT_SEED mode.
+class without_faults {
+public:
+    without_faults() = default;
+    without_faults(const without_faults&) = delete;
+    without_faults& operator=(const without_faults&) = delete;
+
+private:
+    struct none final : sluice::detail::io_fault_injector {};
+    none none_;
+    sluice::detail::io_fault_scope scope_{none_};
+};
+
+/// The environment variable `name` as a number, if set.
+inline std::optional<std::uint64_t> seed_from_environment(const char* name) {
+    const char* text = std::getenv(name);
     if (text == nullptr || *text == '\0') return std::nullopt;
     return std::strtoull(text, nullptr, 10);
 }
@@ -98,12 +118,25 @@ struct fault_mode_listener : listener_base {
 
     void testCaseStarting(const Catch::TestCaseInfo& info) override {
         listener_base::testCaseStarting(info);
-        if (const auto seed = fault_seed_from_environment()) {
+        if (const auto seed = seed_from_environment("SLUICE_FAULT_SEED")) {
             faults_.emplace(*seed);
             sluice::detail::io_faults = &*faults_;
         }
+        if (const auto seed = seed_from_environment("SLUICE_SHUFFLE_SEED")) {
+            shuffle_seed_ = *seed;
+            shuffle_.emplace(*seed);
+            sluice::detail::ready_shuffle = &*shuffle_;
+        }
     }
     void testCaseEnded(const Catch::TestCaseStats& stats) override {
+        if (shuffle_) {
+            sluice::detail::ready_shuffle = nullptr;
+            shuffle_.reset();
+            if (!stats.totals.assertions.allPassed()) {
+                std::fprintf(stderr, "FAILED with the ready queue shuffled: SLUICE_SHUFFLE_SEED=%llu\n",
+                             static_cast<unsigned long long>(shuffle_seed_));
+            }
+        }
         if (faults_) {
             sluice::detail::io_faults = nullptr;
             const seeded_faults::counts& c = faults_->injected();
@@ -121,6 +154,8 @@ struct fault_mode_listener : listener_base {
 
 private:
     std::optional<seeded_faults> faults_;
+    std::optional<std::mt19937_64> shuffle_;
+    std::uint64_t shuffle_seed_ = 0;
 };
 
 }  // namespace sluice_test

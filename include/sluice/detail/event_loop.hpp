@@ -78,8 +78,18 @@ public:
     static event_loop* current_or_null() noexcept { return current_; }
 
     void schedule(std::coroutine_handle<> handle) { ready_.push(handle); }
+    /// Makes room for one more schedule_reserved (may throw bad_alloc), so that an awaiter can do
+    /// what can fail before it registers with its cancel context and the rest without failing.
+    void reserve_schedule() { ready_.reserve(ready_.size() + 1); }
+    /// schedule() after reserve_schedule(): cannot fail.
+    void schedule_reserved(std::coroutine_handle<> handle) noexcept { ready_.push_reserved(handle); }
 
+    /// Strong exception safety: on bad_alloc the timer is not armed and the queue is unchanged.
     void add_timer(timer_node& node) { timers_.insert(node); }
+    /// Makes room for one more add_reserved_timer (may throw bad_alloc).
+    void reserve_timer() { timers_.reserve_one(); }
+    /// add_timer() after reserve_timer(): cannot fail.
+    void add_reserved_timer(timer_node& node) noexcept { timers_.insert_reserved(node); }
     void remove_timer(timer_node& node) noexcept {
         if (node.armed()) timers_.remove(node);
     }
@@ -126,6 +136,7 @@ public:
     bool run_until(Done done) {
         while (!done()) {
             const std::size_t batch = ready_.size();
+            if (ready_shuffle != nullptr) ready_.shuffle_front(batch, *ready_shuffle);
             for (std::size_t i = 0; i < batch; ++i) ready_.pop().resume();
             if (done()) return true;
             if (!poll()) return false;
@@ -143,7 +154,10 @@ private:
             if (remaining <= clock::duration::zero()) {
                 io_->submit_and_reap(nanoseconds::zero());
             } else {
-                io_->submit_and_reap(std::chrono::duration_cast<nanoseconds>(remaining));
+                // Clamped: a far deadline ("never" is time_point::max()) waits in hour-long steps and
+                // re-evaluates, rather than asking the kernel for centuries.
+                const auto clamped = remaining < std::chrono::hours(1) ? remaining : clock::duration(std::chrono::hours(1));
+                io_->submit_and_reap(std::chrono::duration_cast<nanoseconds>(clamped));
             }
         } else if (!io_->idle()) {
             io_->submit_and_reap(wait_forever);

@@ -59,7 +59,15 @@ public:
             }
             if (is_transfer() && request.size > 1) request.size = io_faults->transfer_length(what_, request.size);
         }
-        loop_->io().submit(*this);
+        try {
+            loop_->io().submit(*this);  // may throw (nothing was started): we are not in the ring then
+        } catch (...) {
+            // TRICKY: do not leave the cancel context pointing at this awaiter, which dies with the
+            // exception (issue 9, defect 6). The registration is what the exception undoes: a
+            // submission cannot happen before it, since a pending cancel must prevent it.
+            finish_completed();
+            throw;
+        }
         return true;
     }
     int await_resume() const {

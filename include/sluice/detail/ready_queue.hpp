@@ -4,10 +4,17 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <random>
 #include <utility>
 
 namespace sluice::detail {
+
+/// Test hook: when set, each loop turn resumes its batch of ready coroutines in an order drawn from
+/// this generator instead of FIFO (tests/support/faults.hpp sets it from SLUICE_SHUFFLE_SEED).
+/// Null by default: one thread-local load per loop turn.
+inline thread_local std::mt19937_64* ready_shuffle = nullptr;
 
 class ready_queue {
 public:
@@ -16,9 +23,26 @@ public:
 
     void push(std::coroutine_handle<> handle) {
         if (size() == capacity_) grow();
-        slots_[tail_++ & (capacity_ - 1)] = handle;
+        push_reserved(handle);
     }
+    /// Room for `count` handles in all, so that that many push_reserved calls cannot fail.
+    void reserve(std::size_t count) {
+        while (capacity_ < count) grow();
+    }
+    /// push() when reserve() made room: noexcept.
+    void push_reserved(std::coroutine_handle<> handle) noexcept { slots_[tail_++ & (capacity_ - 1)] = handle; }
     std::coroutine_handle<> pop() noexcept { return slots_[head_++ & (capacity_ - 1)]; }
+
+    /// Test hook (randomized interleaving): permutes the first `count` handles with `random`
+    /// (Fisher-Yates), so a scenario rerun under several seeds sees coroutines made ready in the same
+    /// turn resume in other orders.
+    template <class Random>
+    void shuffle_front(std::size_t count, Random& random) noexcept {
+        for (std::size_t i = count; i > 1; --i) {
+            const std::size_t j = static_cast<std::size_t>(random() % i);
+            std::swap(slots_[(head_ + i - 1) & (capacity_ - 1)], slots_[(head_ + j) & (capacity_ - 1)]);
+        }
+    }
 
 private:
     void grow() {

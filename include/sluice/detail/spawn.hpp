@@ -136,8 +136,15 @@ struct start_gate {
     }
 };
 
+/// TRICKY: the body is moved out of the parameter into a local first thing. A coroutine's
+/// parameters live as long as its frame, and the root's frame lives until the join_handle is
+/// dropped (it holds the result); a local dies when the body's scope is left, before the final
+/// suspend. So the spawned task's frame, and every by-value parameter in it (a semaphore permit, a
+/// socket), is destroyed as soon as the task finishes or is cancelled before it starts, not when
+/// its handle goes (issue 9, defect 2).
 template <class T>
-root_coroutine<T> run_as_root(task<T> body) {
+root_coroutine<T> run_as_root(task<T> spawned) {
+    task<T> body = std::move(spawned);
     co_await start_gate{};
     co_return co_await std::move(body);
 }

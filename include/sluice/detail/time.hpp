@@ -5,6 +5,7 @@
 #include <coroutine>
 #include <exception>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -12,8 +13,39 @@
 #include "../task.hpp"
 #include "awaitable_traits.hpp"
 #include "event_loop.hpp"
+#include "spawn.hpp"
 
 namespace sluice::detail {
+
+/// `duration` in the clock's unit, rounded up, saturated at clock::duration::max() ("never") and at
+/// zero from below (a negative duration is "now"). Compared in long double nanoseconds first, so
+/// `hours::max()` or an infinite `duration<double>` never overflows a conversion.
+template <class Rep, class Period>
+[[nodiscard]] clock::duration saturating_duration(std::chrono::duration<Rep, Period> duration, const char* who) {
+    const long double nanoseconds = std::chrono::duration<long double, std::nano>(duration).count();
+    if (nanoseconds != nanoseconds) {
+        throw std::invalid_argument(std::string("sluice::") + who + ": the duration is NaN");
+    }
+    if (nanoseconds <= 0) return clock::duration::zero();
+    constexpr auto never = clock::duration::max();
+    if (nanoseconds >= static_cast<long double>(std::chrono::nanoseconds(never).count())) return never;
+    return std::chrono::ceil<clock::duration>(std::chrono::duration<long double, std::nano>(nanoseconds));
+}
+
+/// `now + duration`, saturated: time_point::max() ("never") when the sum does not fit.
+[[nodiscard]] inline clock::time_point saturating_add(clock::time_point now, clock::duration duration) noexcept {
+    if (duration >= clock::time_point::max() - now) return clock::time_point::max();
+    return now + duration;
+}
+
+/// sleep_for's deadline: time_point::min() (one loop turn, no clock read) for a non-positive
+/// duration, time_point::max() ("never") for one too long to add to now.
+template <class Rep, class Period>
+[[nodiscard]] clock::time_point deadline_after(std::chrono::duration<Rep, Period> duration, const char* who) {
+    const clock::duration wait = saturating_duration(duration, who);
+    if (wait == clock::duration::zero()) return clock::time_point::min();
+    return saturating_add(clock::now(), wait);
+}
 
 /// `sleep_until`, `sleep_for` and `yield`: a timer node in the sleeping frame. A deadline that has
 /// already passed still suspends for one loop turn (asyncio.sleep(0)), so every sleep is a real
@@ -24,15 +56,25 @@ public:
     sleep_awaitable(sleep_awaitable&& other) noexcept : cancellation_point() { deadline = other.deadline; }
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
+    /// TRICKY: everything that can throw (no loop, bad_alloc growing the ready queue or the timer
+    /// heap) happens before `enter` registers us with the cancel context; after it, only noexcept
+    /// steps. Otherwise the exception would leave the context pointing at this dead awaiter and a
+    /// later cancel would call into it (issue 9, defect 6).
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
-        if (!enter(waiter)) return false;
         loop_ = &event_loop::current();
         // time_point::min() is yield() and non-positive sleep_for: no clock read on that hot path.
-        if (deadline == clock::time_point::min() || deadline <= clock::now()) {
-            loop_->schedule(waiter);  // a yield: the handle is queued; cancel_wait only marks it
+        const bool yield = deadline == clock::time_point::min() || deadline <= clock::now();
+        if (yield) {
+            loop_->reserve_schedule();
         } else {
-            loop_->add_timer(*this);
+            loop_->reserve_timer();
+        }
+        if (!enter(waiter)) return false;
+        if (yield) {
+            loop_->schedule_reserved(waiter);  // a yield: the handle is queued; cancel_wait only marks it
+        } else {
+            loop_->add_reserved_timer(*this);
         }
         return true;
     }
@@ -64,8 +106,10 @@ public:
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
+        event_loop& loop = event_loop::current();
+        loop.reserve_schedule();  // may throw: before registering (see sleep_awaitable)
         if (!enter(waiter)) return false;
-        event_loop::current().schedule(waiter);
+        loop.schedule_reserved(waiter);
         return true;
     }
     void await_resume() const { throw_if_cancelled(); }
@@ -88,9 +132,10 @@ public:
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
-        if (!enter(waiter)) return false;
         loop_ = &event_loop::current();
-        loop_->add_timer(*this);
+        loop_->reserve_timer();  // may throw: before registering (see sleep_awaitable)
+        if (!enter(waiter)) return false;
+        loop_->add_reserved_timer(*this);
         // Run the inner's first steps now; it resumes us by symmetric transfer when it finishes.
         if (!resume_awaited(inner_.handle(), waiter, &inner_context_)) {
             settle();
@@ -148,6 +193,39 @@ private:
     bool outer_cancelled_ = false;
 };
 
+template <class T>
+std::true_type join_handle_probe(const join_handle<T>*);
+std::false_type join_handle_probe(const void*);
+/// A join_handle<T> (or task_group's child handle, derived from it), by value or by reference.
+template <class Awaitable>
+inline constexpr bool is_join_handle_v =
+    decltype(join_handle_probe(static_cast<std::remove_cvref_t<Awaitable>*>(nullptr)))::value;
+
+/// wait_for's inner for a join_handle (asyncio.wait_for(task)): waits for the spawned task; when
+/// this wait is cancelled (the deadline, or the caller's cancel), cancels the spawned task too and
+/// waits on until it has finished. Then its outcome is returned or rethrown, so deadline_awaiter
+/// turns a cancellation into timeout_error while a value or an error of its own wins.
+///
+/// TRICKY: a wait interrupted by *our* cancel and the task ending with its *own* cancelled_error
+/// both throw cancelled_error here; done() tells them apart (a finished task's outcome is kept in
+/// the handle, so the final co_await gets it again, without suspending).
+template <class Result, bool ByReference, class Handle>
+task<Result> join_or_cancel(Handle& handle) {
+    while (!handle.done()) {
+        try {
+            (void)co_await handle;  // lvalue: nothing is taken out of the handle
+        } catch (const cancelled_error&) {
+            if (!handle.done()) handle.cancel();
+        } catch (...) {  // the task's own failure, rethrown below
+        }
+    }
+    if constexpr (ByReference) {
+        co_return co_await handle;
+    } else {
+        co_return co_await std::move(handle);
+    }
+}
+
 /// wait_for's coroutine. `Awaitable` is a value type for rvalues (the frame owns it, so a task
 /// stored and awaited later does not dangle) and an lvalue reference otherwise.
 template <class Awaitable>
@@ -159,16 +237,26 @@ task<await_result_t<Awaitable>> wait_for_stored(Awaitable awaitable, clock::dura
         if (const char* why = unenterable(awaitable.handle())) throw std::logic_error(why);
         if (awaitable.done()) co_return co_await std::forward<Awaitable>(awaitable);
     }
-    if (timeout <= clock::duration::zero()) {
-        if constexpr (!is_task_v<std::remove_cvref_t<Awaitable>>) {
-            auto&& awaiter = get_awaiter(std::forward<Awaitable>(awaitable));
-            if (awaiter.await_ready()) co_return awaiter.await_resume();
+    if constexpr (is_join_handle_v<Awaitable>) {
+        // A spawned task is not abandoned on timeout, whatever the timeout: with d <= 0 an unfinished
+        // one is cancelled and awaited like any other (the deadline has already passed).
+        if (timeout <= clock::duration::zero() && awaitable.done()) {
+            co_return co_await std::forward<Awaitable>(awaitable);
         }
-        throw timeout_error();
+        task<result_type> inner = join_or_cancel<result_type, std::is_reference_v<Awaitable>>(awaitable);
+        co_return co_await deadline_awaiter<result_type>(inner, saturating_add(clock::now(), timeout));
+    } else {
+        if (timeout <= clock::duration::zero()) {
+            if constexpr (!is_task_v<std::remove_cvref_t<Awaitable>>) {
+                auto&& awaiter = get_awaiter(std::forward<Awaitable>(awaitable));
+                if (awaiter.await_ready()) co_return awaiter.await_resume();
+            }
+            throw timeout_error();
+        }
+        const auto deadline = saturating_add(clock::now(), timeout);
+        task<result_type> inner = as_task(std::forward<Awaitable>(awaitable));
+        co_return co_await deadline_awaiter<result_type>(inner, deadline);
     }
-    const auto deadline = clock::now() + timeout;
-    task<result_type> inner = as_task(std::forward<Awaitable>(awaitable));
-    co_return co_await deadline_awaiter<result_type>(inner, deadline);
 }
 
 }  // namespace sluice::detail

@@ -53,14 +53,26 @@ public:
         return before(heap_.front(), fifo_head_) ? *heap_.front() : *fifo_head_;
     }
 
+    /// Strong exception safety: if growing the heap throws, nothing changed and `node` is not armed.
     void insert(timer_node& node) {
+        reserve_one();
+        insert_reserved(node);
+    }
+    /// Makes room so that the next insert_reserved cannot fail.
+    void reserve_one() {
+        if (heap_.size() == heap_.capacity()) heap_.reserve(heap_.empty() ? 16 : 2 * heap_.size());
+    }
+    /// insert() after reserve_one(). The node's index is set only once it is in place: an earlier
+    /// version set it before a push_back that could throw, leaving a node that looked armed.
+    void insert_reserved(timer_node& node) noexcept {
         assert(!node.armed());
+        assert(heap_.size() < heap_.capacity());
         node.sequence_ = next_sequence_++;
         if (fifo_tail_ == nullptr || !(node.deadline < fifo_tail_->deadline)) {
             append_fifo(node);
         } else {
-            node.index_ = heap_.size();
             heap_.push_back(&node);
+            node.index_ = heap_.size() - 1;
             sift_up(node.index_);
         }
     }
