@@ -277,20 +277,9 @@ SLUICE_TEST_CASE("wait_for(handle, 0 s) on a finished join_handle returns its va
 }
 
 namespace {
-struct join_flags {
-    bool started = false;
-    bool cancelled = false;
-    bool finished = false;
-};
+using join_flags = sleeper_flags;
 sluice::task<int> sleep_20s_noting(join_flags& flags, int value) {
-    flags.started = true;
-    try {
-        co_await sluice::sleep_for(20s);
-    } catch (const sluice::cancelled_error&) {
-        flags.cancelled = true;
-        throw;
-    }
-    flags.finished = true;
+    co_await sleep_20s(flags);
     co_return value;
 }
 sluice::task<int> swallow_cancel_then_return(join_flags& flags, int value) {
@@ -300,7 +289,7 @@ sluice::task<int> swallow_cancel_then_return(join_flags& flags, int value) {
         flags.cancelled = true;
     }
     co_await sluice::sleep_for(2ms);  // cleanup after the cancel, still awaited by wait_for
-    flags.finished = true;
+    flags.woke = true;
     co_return value;
 }
 }  // namespace
@@ -325,7 +314,7 @@ SLUICE_TEST_CASE("wait_for(handle, d) timing out cancels the spawned task and wa
     CHECK_THROWS_AS(outcome.value(), sluice::timeout_error);
     CHECK(flags.started);
     CHECK(flags.cancelled);
-    CHECK_FALSE(flags.finished);
+    CHECK_FALSE(flags.woke);
     CHECK(handle.done());
     CHECK_FALSE(handle.cancel());  // finished: no request made
     // The same through an rvalue handle (the wait_for task owns it).
@@ -342,7 +331,7 @@ SLUICE_TEST_CASE("wait_for(handle, d): a spawned task that swallows the cancel a
     const int value = co_await sluice::wait_for(std::move(handle), 5ms);
     CHECK(value == 15);
     CHECK(flags.cancelled);
-    CHECK(flags.finished);
+    CHECK(flags.woke);
 }
 
 SLUICE_TEST_CASE("wait_for(handle, d) returns the spawned task's value when it finishes in time", "[wait_for][join]") {
