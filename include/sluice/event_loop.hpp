@@ -84,7 +84,7 @@ template <class T>
 join_handle<T> spawn(task<T> body) {
     detail::event_loop& loop = detail::event_loop::current();
     auto root = detail::run_as_root(std::move(body)).handle;
-    root.promise().start(loop);
+    detail::start_or_destroy(root, loop);
     return join_handle<T>(root);
 }
 
@@ -97,6 +97,7 @@ template <class T>
 T run(task<T> main, const event_loop_options& options = {}) {
     detail::event_loop loop(detail::make_backend(options), options);
     auto root = detail::run_as_root(std::move(main)).handle;
+    detail::start_or_destroy(root, loop);
     struct frame_owner {
         detail::root_handle<T> root;
         // A frame that never finished is still referenced by whatever it waits on: leak it rather
@@ -105,7 +106,6 @@ T run(task<T> main, const event_loop_options& options = {}) {
             if (root.done()) root.destroy();
         }
     } owner{root};
-    root.promise().start(loop);
     const bool finished = loop.run_until([&] { return root.done(); });
     // TRICKY: whatever is still alive (detached tasks, items a stopped consumer handed over) is
     // cancelled and awaited here, before the loop, and the caller's stack frames they may point

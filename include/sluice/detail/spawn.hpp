@@ -149,6 +149,19 @@ root_coroutine<T> run_as_root(task<T> spawned) {
     co_return co_await std::move(body);
 }
 
+/// Starts a root that was just created; if scheduling it fails (bad_alloc growing the ready queue)
+/// the root, which nothing references yet, is destroyed with its body before the exception goes
+/// on. Found by tests/alloc_failure_test.cpp: run() and spawn() used to leak both frames then.
+template <class T>
+void start_or_destroy(root_handle<T> root, event_loop& loop) {
+    try {
+        root.promise().start(loop);
+    } catch (...) {
+        root.destroy();
+        throw;
+    }
+}
+
 /// Awaits a spawned task's end. A cancellation point for the awaiting task: cancelling it ends only
 /// the wait, the spawned task carries on (call join_handle::cancel() to stop it).
 template <class T, class Take>
