@@ -18,7 +18,7 @@ namespace sluice::detail {
 /// What a test overrides; each default leaves the operation alone. Never called re-entrantly.
 class io_fault_injector {
 public:
-    /// Before the op named `what` (e.g. "sluice: read") is handed to the backend: 0 submits it; a
+    /// Before the op named `what` (e.g. "read") is handed to the backend: 0 submits it; a
     /// negative errno completes it with that result instead, without submitting it. `retryable`
     /// says whether sluice resubmits the op on -EINTR/-EAGAIN (close does not: see close_fd).
     virtual int before_submit(const char* what, bool retryable) noexcept {
