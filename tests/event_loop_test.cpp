@@ -694,6 +694,8 @@ TEST_CASE("to_string names each backend", "[backend]") {
     CHECK(sluice::to_string(sluice::backend::io_uring) == "io_uring");
     CHECK(sluice::to_string(sluice::backend::epoll) == "epoll");
     CHECK(sluice::to_string(sluice::backend::automatic) == "automatic");
+}
+
 // --- ring budget (issue 9, defect 5) ------------------------------------------------------------------
 
 namespace {

@@ -316,9 +316,9 @@ private:
         const handle_type handle = item.handle();
         const bool was_drained = drained();
         running_.add(handle);  // may throw (allocation): then `item` still owns the frame
-        if (queue_.ordered()) {
+        if (sink_ == nullptr) {
             try {
-                queue_.started(handle);
+                queue_.started(handle, static_cast<std::size_t>(started_ - taken_) + 1);
             } catch (...) {
                 running_.remove(handle);
                 throw;

@@ -27,10 +27,14 @@ public:
 
     [[nodiscard]] bool ordered() const noexcept { return ordered_; }
 
-    void started(handle_type item) {
+    /// `item` started; `outstanding` items (it included) are started and neither handed out nor
+    /// dropped. Room for all of them is made here, where an allocation failure can still be
+    /// reported: finished() runs in an item's final suspend, which cannot fail.
+    void started(handle_type item, std::size_t outstanding) {
+        if (ring_.size() < outstanding) grow(outstanding);
         if (ordered_) push_back(item);
     }
-    void finished(handle_type item) {
+    void finished(handle_type item) noexcept {
         if (!ordered_) push_back(item);
     }
     /// `item`, `offset` places behind the head, will never be delivered (submission order only).
@@ -62,13 +66,14 @@ public:
 private:
     handle_type& at(std::size_t offset) noexcept { return ring_[(head_ + offset) & (ring_.size() - 1)]; }
 
-    void push_back(handle_type item) {
-        if (count_ == ring_.size()) grow();
-        at(count_) = item;
+    void push_back(handle_type item) noexcept {
+        at(count_) = item;  // started() made room
         ++count_;
     }
-    [[gnu::noinline]] void grow() {
-        std::vector<handle_type> bigger(ring_.empty() ? 16 : ring_.size() * 2);
+    [[gnu::noinline]] void grow(std::size_t needed) {
+        std::size_t capacity = ring_.empty() ? 16 : ring_.size() * 2;
+        while (capacity < needed) capacity *= 2;
+        std::vector<handle_type> bigger(capacity);
         for (std::size_t i = 0; i < count_; ++i) bigger[i] = at(i);
         ring_ = std::move(bigger);
         head_ = 0;
