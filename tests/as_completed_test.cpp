@@ -186,7 +186,7 @@ SLUICE_TEST_CASE("limited_as_completed over an infinite lazy view: taking 3 resu
         }
         CHECK(pulls == limit + 3);
     }
-    co_await sluice::sleep_for(5ms);
+    co_await until([&] { return t.cancelled == limit; });
     CHECK(pulls == limit + 3);
     CHECK(t.started == limit + 3);
     CHECK(t.cancelled == limit);
@@ -209,7 +209,7 @@ SLUICE_TEST_CASE("limited_as_completed over an infinite generator: taking 3 resu
     // Initial fill + one refill per result taken; never a read-ahead.
     CHECK(pulls == limit + 3);
     // The in-flight items (sleeping 20 s) were cancelled; they finish within this run, not in 20 s.
-    co_await sluice::sleep_for(5ms);
+    co_await until([&] { return t.cancelled == limit; });
     CHECK(pulls == limit + 3);
     CHECK(t.started == limit + 3);
     CHECK(t.finished == 3);
@@ -281,11 +281,10 @@ SLUICE_TEST_CASE("limited_as_completed never has more than limit items in flight
 }
 
 SLUICE_TEST_CASE("limited_as_completed refills a freed slot at once, not in batches", "[as_completed][limit]") {
+    // Durations in loop turns, not milliseconds: a stall of the machine cannot reorder them.
     tracker t;
-    const auto start = steady::now();
-    for (auto next : sluice::limited_as_completed(timed_items({30, 10, 10, 10}, t), 2)) co_await next;
-    CHECK(steady::now() - start >= 30ms);
-    // Item 3 waits only for item 2's slot (freed at ~20 ms), not for the slow item 0 (30 ms).
+    for (auto next : sluice::limited_as_completed(yielding_items({30, 10, 10, 10}, t), 2)) co_await next;
+    // Item 3 waits only for item 2's slot (freed at turn ~20), not for the slow item 0 (turn 30).
     CHECK(position(t.log, start_of(2)) < position(t.log, end_of(0)));
     CHECK(position(t.log, start_of(3)) < position(t.log, end_of(0)));
     CHECK(t.finished == 4);
@@ -305,7 +304,7 @@ SLUICE_TEST_CASE("limited_as_completed with limit >= count starts every item bef
         INFO("limit " << limit);
         tracker t;
         std::vector<int> got;
-        for (auto next : sluice::limited_as_completed(timed_items({5, 1, 4, 2, 3}, t), limit)) got.push_back(co_await next);
+        for (auto next : sluice::limited_as_completed(yielding_items({5, 1, 4, 2, 3}, t), limit)) got.push_back(co_await next);
         REQUIRE(t.log.size() == 10);
         CHECK(events(t.log.begin(), t.log.begin() + 5) == events{"start 0", "start 1", "start 2", "start 3", "start 4"});
         CHECK(got == std::vector<int>{1, 3, 4, 2, 0});  // completion order
@@ -315,7 +314,7 @@ SLUICE_TEST_CASE("limited_as_completed with limit >= count starts every item bef
 SLUICE_TEST_CASE("as_completed starts every item before any finishes and yields in completion order", "[as_completed][limit]") {
     tracker t;
     std::vector<int> got;
-    for (auto next : sluice::as_completed(timed_items({5, 1, 4, 2, 3}, t))) got.push_back(co_await next);
+    for (auto next : sluice::as_completed(yielding_items({5, 1, 4, 2, 3}, t))) got.push_back(co_await next);
     REQUIRE(t.log.size() == 10);
     CHECK(events(t.log.begin(), t.log.begin() + 5) == events{"start 0", "start 1", "start 2", "start 3", "start 4"});
     CHECK(got == std::vector<int>{1, 3, 4, 2, 0});
@@ -396,7 +395,7 @@ SLUICE_TEST_CASE("breaking out of limited_as_completed cancels in-flight items a
     }
     // Started: the first fill, plus one refill per result taken. The other 92 never ran.
     CHECK(t.started == limit + 3);
-    co_await sluice::sleep_for(5ms);
+    co_await until([&] { return t.cancelled == limit; });
     CHECK(t.started == limit + 3);
     CHECK(t.finished == 3);
     CHECK(t.cancelled == limit);
@@ -416,7 +415,7 @@ SLUICE_TEST_CASE("breaking out of limited_as_completed over an lvalue vector lea
             if (++taken == 3) break;
         }
     }
-    co_await sluice::sleep_for(5ms);
+    co_await until([&] { return t.cancelled == 5; });
     CHECK(t.started == 8);
     CHECK(t.cancelled == 5);
     CHECK(counted::alive() == 92);  // the frames still owned by the vector

@@ -49,6 +49,14 @@ private:
     probe& probe_;
 };
 
+/// Lets the loop run until `settled()` holds: after a stop, the cancelled items finish their own
+/// cleanup (itself a sleep) on the loop's time, which a fixed sleep would race on a loaded machine.
+/// Never a wall-clock bound: a condition that never holds hangs the test into CTest's TIMEOUT.
+template <class Condition>
+sluice::task<void> until(Condition settled) {
+    while (!settled()) co_await sluice::sleep_for(1ms);
+}
+
 /// What the items of one test did.
 struct tracker {
     int started = 0;
@@ -125,6 +133,24 @@ std::vector<sluice::task<int>> timed_items(std::initializer_list<int> units, tra
     std::vector<sluice::task<int>> items;
     int id = 0;
     for (int n : units) items.push_back(timed(id++, n * time_unit, t));
+    return items;
+}
+
+/// Returns `id` after `yields` yields (loop turns).
+sluice::task<int> after_yields(int id, int yields, tracker& t, [[maybe_unused]] counted frame = counted()) {
+    ++t.started;
+    t.log.push_back(start_of(id));
+    for (int i = 0; i < yields; ++i) co_await sluice::yield();
+    t.log.push_back(end_of(id));
+    ++t.finished;
+    co_return id;
+}
+
+/// Item i takes turns[i] loop turns: an order of completions no load on the machine can change.
+std::vector<sluice::task<int>> yielding_items(std::initializer_list<int> turns, tracker& t) {
+    std::vector<sluice::task<int>> items;
+    int id = 0;
+    for (int n : turns) items.push_back(after_yields(id++, n, t));
     return items;
 }
 
