@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "support/co_test.hpp"
+#include "support/throws.hpp"
 
 using namespace std::chrono_literals;
 using sluice::endpoint;
@@ -79,19 +80,6 @@ std::vector<std::byte> random_bytes(std::size_t size, std::uint32_t seed) {
 }
 
 int error_of(const std::system_error& failure) { return failure.code().value(); }
-
-/// True if awaiting `awaitable` throws `Exception` (Catch's macros cannot hold a co_await).
-template <class Exception, class Awaitable>
-sluice::task<bool> throws(Awaitable&& awaitable) {
-    try {
-        (void)co_await std::forward<Awaitable>(awaitable);
-    } catch (const Exception&) {
-        co_return true;
-    } catch (...) {
-        co_return false;
-    }
-    co_return false;
-}
 
 tcp_listener loopback_listener(int backlog = 128) { return tcp_listener::bind(endpoint("127.0.0.1", 0), backlog); }
 

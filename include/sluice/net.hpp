@@ -34,6 +34,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -188,6 +189,11 @@ public:
     /// how much. @see send(2), io_uring_prep_send(3)
     [[nodiscard]] auto write_some(std::span<const std::byte> data) noexcept { return detail::send_some(fd_.get(), data); }
     [[nodiscard]] auto write_some(std::string_view data) noexcept { return write_some(std::as_bytes(std::span(data))); }
+
+    /// `co_await write_some(buffers)` sends what the socket takes now of several buffers, in order,
+    /// in one system call (a gathered write; at most 1024 buffers per call) and yields how many
+    /// bytes. MSG_NOSIGNAL, as every send here. @see sendmsg(2), io_uring_prep_sendmsg(3)
+    [[nodiscard]] auto write_some(std::span<const iovec> buffers) noexcept { return detail::send_vectored(fd_.get(), buffers); }
 
     /// `co_await write_all(bytes)` sends all of `bytes`, continuing short writes. EPIPE or
     /// ECONNRESET once the peer is gone (never SIGPIPE). @see send(2)

@@ -3,6 +3,7 @@
 
 #include "as_completed.hpp"
 #include "async_generator.hpp"
+#include "buffered_stream.hpp"
 #include "cancellation.hpp"
 #include "concurrency_limit.hpp"
 #include "event.hpp"
