@@ -30,19 +30,11 @@
 #include <utility>
 
 #include "support/co_test.hpp"
-#include "support/throws.hpp"
+#include "support/co_check.hpp"
 
 using namespace std::chrono_literals;
 using sluice::buffered_stream;
 using sluice::tcp_stream;
-
-/// CHECK(co_await a == b), which Catch's macros cannot hold: its expression is also spelled in the
-/// macro's loop condition, and GCC 12 mishandles a co_await there.
-#define CO_CHECK_EQ(awaitable, expected)              \
-    do {                                              \
-        const auto awaited_value = co_await awaitable; \
-        CHECK(awaited_value == (expected));           \
-    } while (false)
 
 namespace {
 

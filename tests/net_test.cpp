@@ -39,7 +39,7 @@
 #include <vector>
 
 #include "support/co_test.hpp"
-#include "support/throws.hpp"
+#include "support/co_check.hpp"
 
 using namespace std::chrono_literals;
 using sluice::endpoint;
@@ -670,4 +670,225 @@ SLUICE_TEST_CASE("connect by host name reaches a loopback listener", "[net][reso
     const std::string echo = co_await echo_client(std::move(client), "by name");
     CHECK(echo == "by name");
     co_await server;
+}
+
+// --- SO_REUSEPORT, adopting descriptors ----------------------------------------------------------
+
+SLUICE_TEST_CASE("SO_REUSEPORT lets two listeners share a port and without it the second bind names the address",
+                 "[net][reuse_port]") {
+    tcp_listener first = tcp_listener::bind(endpoint("127.0.0.1", 0), sluice::listen_options{.backlog = 16, .reuse_port = true});
+    const endpoint shared = first.local_endpoint();
+    tcp_listener second = tcp_listener::bind(shared, sluice::listen_options{.backlog = 16, .reuse_port = true});
+    CHECK(second.local_endpoint() == shared);
+    try {
+        (void)tcp_listener::bind(shared);
+        FAIL("a third listener without SO_REUSEPORT bound the same port");
+    } catch (const std::system_error& e) {
+        CHECK(error_of(e) == EADDRINUSE);
+        CHECK(std::string(e.what()).find("bind " + shared.to_string()) != std::string::npos);
+    }
+    // With the first one closed, the kernel sends every connection to the second.
+    first.close();
+    tcp_stream client = co_await tcp_stream::connect(shared);
+    tcp_stream accepted = co_await second.accept();
+    CHECK(accepted.remote_endpoint() == client.local_endpoint());
+}
+
+SLUICE_TEST_CASE("tcp_listener::from_fd and tcp_stream::from_fd adopt sockets made elsewhere", "[net][from_fd]") {
+    // What systemd hands over: a bound, listening socket made by someone else.
+    const int listening = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listening >= 0);
+    const endpoint any("127.0.0.1", 0);
+    REQUIRE(::bind(listening, any.data(), any.size()) == 0);
+    REQUIRE(::listen(listening, 8) == 0);
+    tcp_listener listener = tcp_listener::from_fd(listening);
+    CHECK(listener.native_handle() == listening);
+    const int connecting = ::socket(AF_INET, SOCK_STREAM, 0);
+    const endpoint there = listener.local_endpoint();
+    REQUIRE(::connect(connecting, there.data(), there.size()) == 0);
+    tcp_stream client = tcp_stream::from_fd(connecting);
+    tcp_stream server = co_await listener.accept();
+    co_await client.write_all("adopted");
+    char buffer[7];
+    CO_CHECK_EQ(server.read_exact(std::span(buffer)), 7);
+    CHECK(std::string_view(buffer, 7) == "adopted");
+}
+
+SLUICE_TEST_CASE("from_fd of the wrong kind of descriptor is a clear error and leaves it open", "[net][from_fd][bad]") {
+    const auto message_of = [](auto&& adopt) -> std::string {
+        try {
+            adopt();
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        return "(no error)";
+    };
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    try {
+        (void)tcp_listener::from_fd(pipe_fds[0]);
+        FAIL("a pipe was adopted as a listener");
+    } catch (const std::system_error& e) {
+        CHECK(error_of(e) == ENOTSOCK);
+        CHECK(std::string(e.what()).find("tcp_listener::from_fd(" + std::to_string(pipe_fds[0]) + ")") != std::string::npos);
+    }
+    CHECK(::fcntl(pipe_fds[0], F_GETFD) >= 0);  // still open: the caller's
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+
+    const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(message_of([&] { (void)tcp_listener::from_fd(udp); }).find("not a listening TCP socket (IP datagram socket)") !=
+          std::string::npos);
+    CHECK(message_of([&] { (void)tcp_stream::from_fd(udp); }).find("not a connected TCP socket") != std::string::npos);
+    CHECK(::fcntl(udp, F_GETFD) >= 0);
+    sluice::udp_socket adopted_udp = sluice::udp_socket::from_fd(udp);  // the right kind for this one
+
+    tcp_listener listener = loopback_listener();
+    CHECK(message_of([&] { (void)tcp_stream::from_fd(listener.native_handle()); }).find("it listens") != std::string::npos);
+    const int unconnected = ::socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(message_of([&] { (void)tcp_listener::from_fd(unconnected); }).find("it does not listen") != std::string::npos);
+    CHECK(message_of([&] { (void)sluice::unix_listener::from_fd(unconnected); }).find("not a listening Unix-domain") !=
+          std::string::npos);
+    ::close(unconnected);
+    CHECK_THROWS_AS(tcp_stream::from_fd(-1), std::system_error);  // EBADF
+    co_return;
+}
+
+// --- Unix-domain stream sockets -------------------------------------------------------------------
+
+namespace {
+
+/// One read_some as a task (spawn takes tasks).
+sluice::task<std::size_t> read_some_of(sluice::unix_stream& stream, std::span<char> buffer) {
+    co_return co_await stream.read_some(buffer);
+}
+
+/// A socket path of its own in the temporary directory, removed at the end of the test.
+struct temporary_socket_path {
+    std::string path = "/tmp/sluice-net-test-" + std::to_string(::getpid()) + ".sock";
+    ~temporary_socket_path() { ::unlink(path.c_str()); }
+};
+
+}  // namespace
+
+SLUICE_TEST_CASE("Unix-domain listener and connect carry an echo and a stale socket file is replaced",
+                 "[net][unix]") {
+    temporary_socket_path socket_file;
+    {
+        sluice::unix_listener stale = sluice::unix_listener::bind(socket_file.path);  // left behind when closed
+    }
+    sluice::unix_listener listener = sluice::unix_listener::bind(socket_file.path);
+    sluice::unix_stream client = co_await sluice::unix_stream::connect(socket_file.path);
+    sluice::unix_stream server = co_await listener.accept();
+    co_await client.write_all("over a path");
+    char buffer[11];
+    CO_CHECK_EQ(server.read_exact(std::span(buffer)), 11);
+    CHECK(std::string_view(buffer, 11) == "over a path");
+    client.shutdown(sluice::shutdown_how::write);
+    CO_CHECK_EQ(server.read_some(std::span(buffer)), 0);
+}
+
+SLUICE_TEST_CASE("Unix-domain errors name the path: nothing there and a path too long", "[net][unix][bad]") {
+    const std::string missing = "/tmp/sluice-no-such-socket-" + std::to_string(::getpid());
+    try {
+        (void)co_await sluice::unix_stream::connect(missing);
+        FAIL("connected to a missing path");
+    } catch (const std::system_error& e) {
+        CHECK(error_of(e) == ENOENT);
+        CHECK(std::string(e.what()).find("connect " + missing) != std::string::npos);
+    }
+    CHECK_THROWS_AS(sluice::unix_listener::bind(std::string(200, 'x')), std::invalid_argument);
+    CHECK_THROWS_AS(sluice::unix_listener::bind(""), std::invalid_argument);
+    // A regular file at the path is not replaced: bind fails and names it.
+    const std::string file = "/tmp/sluice-not-a-socket-" + std::to_string(::getpid());
+    const int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    try {
+        (void)sluice::unix_listener::bind(file);
+        FAIL("bound over a regular file");
+    } catch (const std::system_error& e) {
+        CHECK(error_of(e) == EADDRINUSE);
+        CHECK(std::string(e.what()).find("bind " + file) != std::string::npos);
+    }
+    ::unlink(file.c_str());
+}
+
+SLUICE_TEST_CASE("cancelling a Unix-domain accept and a blocked read leaves both usable", "[net][unix][cancel]") {
+    temporary_socket_path socket_file;
+    sluice::unix_listener listener = sluice::unix_listener::bind(socket_file.path);
+    auto acceptor = sluice::spawn(listener.accept());
+    co_await sluice::sleep_for(10ms);
+    acceptor.cancel();
+    const bool accept_cancelled = co_await throws<sluice::cancelled_error>(acceptor);
+    CHECK(accept_cancelled);
+    sluice::unix_stream client = co_await sluice::unix_stream::connect(socket_file.path);
+    sluice::unix_stream server = co_await listener.accept();
+    char buffer[5];
+    auto reader = sluice::spawn(read_some_of(server, std::span(buffer)));
+    co_await sluice::sleep_for(10ms);
+    reader.cancel();
+    const bool read_cancelled = co_await throws<sluice::cancelled_error>(reader);
+    CHECK(read_cancelled);
+    co_await client.write_all("after");
+    CO_CHECK_EQ(server.read_exact(std::span(buffer)), 5);
+    CHECK(std::string_view(buffer, 5) == "after");
+}
+
+// --- UDP -----------------------------------------------------------------------------------------
+
+SLUICE_TEST_CASE("UDP send_to and receive_from carry datagrams with their sender and truncation", "[net][udp]") {
+    sluice::udp_socket a = sluice::udp_socket::bind(endpoint("127.0.0.1", 0));
+    sluice::udp_socket b = sluice::udp_socket::bind(endpoint("127.0.0.1", 0));
+    CO_CHECK_EQ(a.send_to("first datagram", b.local_endpoint()), 14);
+    CO_CHECK_EQ(a.send_to("", b.local_endpoint()), 0);
+    CO_CHECK_EQ(a.send_to("0123456789", b.local_endpoint()), 10);
+    char buffer[32];
+    sluice::datagram got = co_await b.receive_from(std::span(buffer));
+    CHECK(std::string_view(buffer, got.size) == "first datagram");
+    CHECK(got.sender == a.local_endpoint());
+    CHECK_FALSE(got.truncated);
+    got = co_await b.receive_from(std::span(buffer));  // datagram boundaries are kept: an empty one
+    CHECK(got.size == 0);
+    got = co_await b.receive_from(std::span(buffer).first(4));
+    CHECK(std::string_view(buffer, got.size) == "0123");
+    CHECK(got.truncated);
+    // An answer back to the sender, over IPv6 too.
+    sluice::udp_socket v6 = sluice::udp_socket::bind(endpoint("::1", 0));
+    sluice::udp_socket v6_peer = sluice::udp_socket::bind(endpoint("::1", 0));
+    CO_CHECK_EQ(v6.send_to("ping6", v6_peer.local_endpoint()), 5);
+    got = co_await v6_peer.receive_from(std::span(buffer));
+    CO_CHECK_EQ(v6_peer.send_to("pong6", got.sender), 5);
+    got = co_await v6.receive_from(std::span(buffer));
+    CHECK(std::string_view(buffer, got.size) == "pong6");
+}
+
+SLUICE_TEST_CASE("UDP errors name the address and a cancelled receive_from leaves the socket usable",
+                 "[net][udp][cancel][bad]") {
+    sluice::udp_socket v4 = sluice::udp_socket::bind(endpoint("127.0.0.1", 0));
+    const endpoint v6_target("::1", 9);
+    try {
+        (void)co_await v4.send_to("x", v6_target);
+        FAIL("an IPv4 socket sent to an IPv6 address");
+    } catch (const std::system_error& e) {
+        CHECK(error_of(e) != 0);
+        CHECK(std::string(e.what()).find("send_to [::1]:9") != std::string::npos);
+    }
+    try {
+        (void)sluice::udp_socket::bind(v4.local_endpoint());
+        FAIL("two UDP sockets bound one port without SO_REUSEADDR");
+    } catch (const std::system_error& e) {
+        CHECK(error_of(e) == EADDRINUSE);
+        CHECK(std::string(e.what()).find(v4.local_endpoint().to_string()) != std::string::npos);
+    }
+    char buffer[8];
+    auto receiver = sluice::spawn(v4.receive_from(std::span(buffer)));
+    co_await sluice::sleep_for(10ms);  // nobody sends: the recvmsg is in the kernel
+    receiver.cancel();
+    const bool cancelled = co_await throws<sluice::cancelled_error>(receiver);
+    CHECK(cancelled);
+    sluice::udp_socket sender = sluice::udp_socket::bind(endpoint("127.0.0.1", 0));
+    CO_CHECK_EQ(sender.send_to("later", v4.local_endpoint()), 5);
+    const sluice::datagram got = co_await v4.receive_from(std::span(buffer));
+    CHECK(std::string_view(buffer, got.size) == "later");
 }

@@ -278,16 +278,17 @@ private:
             while (next < extra.size() && extra[next].iov_len == 0) ++next;
             if (write_.empty() && next == extra.size()) co_return;
             std::size_t n = 0;
-            if constexpr (gather_stream<S>) {
+            const std::size_t buffers = (write_.empty() ? 0 : 1) + (extra.size() - next);
+            if (buffers == 1 || !gather_stream<S>) {  // one buffer: a plain send, cheaper than sendmsg
+                const iovec first = write_.empty() ? extra[next] : as_iovec(write_);
+                n = co_await stream_.write_some(
+                    std::span<const std::byte>(static_cast<const std::byte*>(first.iov_base), first.iov_len));
+            } else if constexpr (gather_stream<S>) {
                 std::vector<iovec> batch;
                 batch.reserve(extra.size() - next + 1);
                 if (!write_.empty()) batch.push_back(as_iovec(write_));
                 batch.insert(batch.end(), extra.begin() + static_cast<std::ptrdiff_t>(next), extra.end());
                 n = co_await stream_.write_some(std::span<const iovec>(batch));
-            } else {
-                const iovec first = write_.empty() ? extra[next] : as_iovec(write_);
-                n = co_await stream_.write_some(
-                    std::span<const std::byte>(static_cast<const std::byte*>(first.iov_base), first.iov_len));
             }
             const std::size_t from_buffer = std::min(n, write_.size());
             write_.erase(0, from_buffer);

@@ -1,5 +1,6 @@
 #pragma once
-/// sluice/net.hpp: TCP on io_uring or epoll (asyncio streams: open_connection, start_server).
+/// sluice/net.hpp: TCP, Unix-domain and UDP sockets on io_uring or epoll (asyncio streams:
+/// open_connection, start_server, open_unix_connection; datagram endpoints).
 ///
 /// - `endpoint`: an IPv4 or IPv6 address and a port. `endpoint::parse("127.0.0.1:8080")`,
 ///   `endpoint::parse("[::1]:80")`, `endpoint("::1", 80)`; numeric only (no name lookup): a bad
@@ -14,11 +15,19 @@
 /// - `tcp_stream`: `co_await tcp_stream::connect(endpoint)`, `co_await read_some(buf)` (bytes
 ///   read; 0 is end of stream, a value, not an error), `co_await read_exact(buf)` (fills the
 ///   buffer; fewer bytes only at end of stream), `co_await write_all(bytes)` (continues short
-///   writes), `write_some`, `shutdown(how)`, `close()`, `set_nodelay()`.
+///   writes), `write_some` (also of several buffers at once: sendmsg), `shutdown(how)`,
+///   `close()`, `set_nodelay()`. The reads and writes live in the base `stream_socket`.
+/// - `listen_options{.backlog, .reuse_port}`: SO_REUSEPORT for one listener per thread.
+/// - `tcp_listener::from_fd`, `tcp_stream::from_fd` (and the Unix and UDP ones): adopt a
+///   descriptor (systemd socket activation), checking that it is the right kind of socket.
+/// - `unix_listener::bind(path)`, `co_await unix_stream::connect(path)`: Unix-domain stream
+///   sockets (unix(7)), the same operations as TCP.
+/// - `udp_socket::bind(endpoint)`: `co_await send_to(bytes, endpoint)`, `co_await
+///   receive_from(buf)` (one datagram: size, sender, truncated).
 ///
 /// Errors are `std::system_error` carrying the kernel's errno (ECONNREFUSED, ECONNRESET, EPIPE,
-/// ...); connect, bind and listen name the address ("connect 127.0.0.1:9: Connection refused").
-/// Writing to a peer that is gone gives EPIPE and never raises SIGPIPE (MSG_NOSIGNAL). An
+/// ...); connect, bind, listen and send_to name the address or path ("connect 127.0.0.1:9:
+/// Connection refused"). Writing to a peer that is gone gives EPIPE and never raises SIGPIPE (MSG_NOSIGNAL). An
 /// operation on a closed or moved-from socket fails with `std::system_error` (EBADF).
 ///
 /// Every `co_await` here is one or more kernel operations and a cancellation point: cancelling
@@ -33,6 +42,7 @@
 /// accepted stream, as in asyncio.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -148,31 +158,20 @@ private:
 /// Which direction(s) `tcp_stream::shutdown` ends (SHUT_RD, SHUT_WR, SHUT_RDWR).
 enum class shutdown_how { read = SHUT_RD, write = SHUT_WR, both = SHUT_RDWR };
 
-/// A connected TCP socket. Move-only; a moved-from stream holds no socket (`native_handle()` -1).
+/// What every connected stream socket does (the base of tcp_stream and unix_stream): reads,
+/// writes, shutdown and close. Move-only; a moved-from socket holds none (`native_handle()` -1).
 ///
 /// The destructor and `close()` close synchronously (close(2)): closing a socket never blocks
 /// (unless you set SO_LINGER with a timeout yourself), and an io_uring close would need an
-/// asynchronous destructor. Close only when no operation runs on the stream: the kernel keeps a
+/// asynchronous destructor. Close only when no operation runs on the socket: the kernel keeps a
 /// socket that an io_uring operation still uses alive, so closing does not end that operation;
 /// cancel the task that runs it instead.
-class tcp_stream {
+class stream_socket {
 public:
     /// Holds no socket.
-    tcp_stream() noexcept = default;
-    /// Takes ownership of a connected TCP socket descriptor.
-    explicit tcp_stream(int fd) noexcept : fd_(fd) {}
-
-    /// `co_await connect(remote)` yields a stream connected to `remote`; std::system_error on
-    /// failure (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, ...). @see connect(2)
-    [[nodiscard]] static task<tcp_stream> connect(endpoint remote) {
-        return detail::connect_stream<tcp_stream>(std::move(remote));
-    }
-
-    /// Connects to `host`: a numeric address, or a name looked up with `resolve`, whose addresses
-    /// are tried in turn; the last one's error if none accepts.
-    [[nodiscard]] static task<tcp_stream> connect(std::string host, std::uint16_t port) {
-        return detail::connect_host<tcp_stream, endpoint>(std::move(host), port);
-    }
+    stream_socket() noexcept = default;
+    /// Takes ownership of a connected stream socket descriptor.
+    explicit stream_socket(int fd) noexcept : fd_(fd) {}
 
     /// `co_await read_some(buf)` yields the bytes read into `buf` (at least 1), or 0 at end of
     /// stream (the peer shut down its side). An empty `buf` yields 0 at once.
@@ -210,68 +209,99 @@ public:
     void close() noexcept { fd_.reset(); }
     [[nodiscard]] bool is_open() const noexcept { return static_cast<bool>(fd_); }
 
-    /// Turns Nagle's algorithm off (true, the default sluice sets) or on. @see tcp(7) TCP_NODELAY
-    void set_nodelay(bool on) { detail::set_nodelay(fd_.get(), on); }
-
-    /// This side's address (getsockname(2)) and the peer's (getpeername(2)).
-    [[nodiscard]] endpoint local_endpoint() const { return query(::getsockname, "getsockname"); }
-    [[nodiscard]] endpoint remote_endpoint() const { return query(::getpeername, "getpeername"); }
-
-    /// The socket descriptor (still owned by the stream), or -1.
+    /// The socket descriptor (still owned by this object), or -1.
     [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
     /// Gives up ownership of the descriptor without closing it.
     [[nodiscard]] int release() noexcept { return fd_.release(); }
 
-private:
-    endpoint query(int (*call)(int, sockaddr*, socklen_t*), const char* what) const {
-        sockaddr_storage storage{};
-        socklen_t size = sizeof storage;
-        if (call(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &size) != 0) detail::throw_errno(what);
-        return endpoint(reinterpret_cast<const sockaddr*>(&storage), size);
-    }
-
+protected:
     detail::unique_fd fd_;
 };
 
-/// A listening TCP socket. Move-only; closes synchronously when destroyed or `close()`d (cancel
-/// the task blocked in `accept()` first: closing does not end an io_uring accept in flight).
-class tcp_listener {
+/// A connected TCP socket: a stream_socket with connect, TCP_NODELAY and its endpoints.
+class tcp_stream : public stream_socket {
 public:
     /// Holds no socket.
-    tcp_listener() noexcept = default;
+    tcp_stream() noexcept = default;
+    /// Takes ownership of a connected TCP socket descriptor (unchecked: see `from_fd`).
+    explicit tcp_stream(int fd) noexcept : stream_socket(fd) {}
 
-    /// A socket bound to `local` and listening (SO_REUSEADDR; port 0 picks a free port). IPv6
-    /// addresses keep the system's IPV6_V6ONLY default. std::system_error on failure (EADDRINUSE,
-    /// EADDRNOTAVAIL, EAFNOSUPPORT, ...). @see bind(2), listen(2)
-    [[nodiscard]] static tcp_listener bind(const endpoint& local, int backlog = 128) {
-        tcp_listener listener;
-        listener.fd_ = detail::open_tcp_socket(local.family());
-        const int fd = listener.fd_.get();
-        const int on = 1;
-        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) detail::throw_errno("setsockopt(SO_REUSEADDR)");
-        if (::bind(fd, local.data(), local.size()) != 0) detail::throw_errno("bind", [&] { return local.to_string(); });
-        if (::listen(fd, backlog) != 0) detail::throw_errno("listen", [&] { return local.to_string(); });
-        return listener;
+    /// Adopts a connected TCP socket (inherited, or passed by a supervisor). std::system_error
+    /// (ENOTSOCK, EBADF) if `fd` is no socket; std::invalid_argument if it is another kind of
+    /// socket (UDP, Unix-domain, listening), the message saying which. On failure `fd` stays open
+    /// and yours. @see getsockopt(2)
+    [[nodiscard]] static tcp_stream from_fd(int fd) {
+        detail::check_adopted_socket(fd, "tcp_stream::from_fd", SOCK_STREAM, AF_INET, false);
+        return tcp_stream(fd);
     }
 
-    /// `co_await accept()` yields the next connection (close-on-exec, TCP_NODELAY on). Out of
-    /// descriptors or memory it waits and retries (10 ms doubling to 1 s; see the top of this
+    /// `co_await connect(remote)` yields a stream connected to `remote`; std::system_error on
+    /// failure (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, ...), its message naming `remote`.
+    /// @see connect(2), io_uring_prep_connect(3)
+    [[nodiscard]] static task<tcp_stream> connect(endpoint remote) {
+        return detail::connect_stream<tcp_stream>(std::move(remote));
+    }
+
+    /// Connects to `host`: a numeric address, or a name looked up with `resolve`, whose addresses
+    /// are tried in turn; the last one's error if none accepts.
+    [[nodiscard]] static task<tcp_stream> connect(std::string host, std::uint16_t port) {
+        return detail::connect_host<tcp_stream, endpoint>(std::move(host), port);
+    }
+
+    /// Turns Nagle's algorithm off (true, the default sluice sets) or on. @see tcp(7) TCP_NODELAY
+    void set_nodelay(bool on) { detail::set_nodelay(fd_.get(), on); }
+
+    /// This side's address (getsockname(2)) and the peer's (getpeername(2)).
+    [[nodiscard]] endpoint local_endpoint() const { return detail::socket_name<endpoint>(fd_.get(), ::getsockname, "getsockname"); }
+    [[nodiscard]] endpoint remote_endpoint() const { return detail::socket_name<endpoint>(fd_.get(), ::getpeername, "getpeername"); }
+};
+
+/// A connected Unix-domain stream socket (unix(7)): a stream_socket with connect(path).
+class unix_stream : public stream_socket {
+public:
+    /// Holds no socket.
+    unix_stream() noexcept = default;
+    /// Takes ownership of a connected Unix-domain stream socket descriptor (unchecked: see `from_fd`).
+    explicit unix_stream(int fd) noexcept : stream_socket(fd) {}
+
+    /// Adopts a connected Unix-domain stream socket; errors as tcp_stream::from_fd.
+    [[nodiscard]] static unix_stream from_fd(int fd) {
+        detail::check_adopted_socket(fd, "unix_stream::from_fd", SOCK_STREAM, AF_UNIX, false);
+        return unix_stream(fd);
+    }
+
+    /// `co_await connect(path)` yields a stream connected to the socket at `path`; std::system_error
+    /// naming the path on failure (ENOENT: nothing there, ECONNREFUSED: nobody listens, EACCES),
+    /// std::invalid_argument for a path unix(7) cannot hold. @see connect(2), io_uring_prep_connect(3)
+    [[nodiscard]] static task<unix_stream> connect(std::string_view path) {
+        return detail::connect_stream<unix_stream>(detail::unix_address(path));
+    }
+};
+
+/// Backlog and options of a listening socket.
+struct listen_options {
+    /// The length of the queue of connections not accepted yet. @see listen(2)
+    int backlog = 128;
+    /// SO_REUSEPORT: several sockets (of this user) may bind the same address and port, the kernel
+    /// spreading the incoming connections over them (one listener per loop and thread). TCP only.
+    /// @see socket(7) SO_REUSEPORT
+    bool reuse_port = false;
+};
+
+/// What every listening stream socket does (the base of tcp_listener and unix_listener): accept
+/// connections as `Stream`s. Move-only; closes synchronously when destroyed or `close()`d (cancel
+/// the task blocked in `accept()` first: closing does not end an io_uring accept in flight).
+template <class Stream>
+class basic_listener {
+public:
+    /// `co_await accept()` yields the next connection (close-on-exec; TCP_NODELAY on for TCP). Out
+    /// of descriptors or memory it waits and retries (10 ms doubling to 1 s; see the top of this
     /// file) instead of failing; a connection that died in the queue is skipped. Other errors:
     /// std::system_error. The listener must outlive the returned task. @see accept4(2)
-    [[nodiscard]] task<tcp_stream> accept() { return detail::accept_stream<tcp_stream>(fd_.get(), &backoffs_); }
+    [[nodiscard]] task<Stream> accept() { return detail::accept_stream<Stream>(fd_.get(), &backoffs_); }
 
     /// How many times accept() waited because descriptors or memory ran out (for monitoring).
     [[nodiscard]] std::uint64_t accept_backoffs() const noexcept { return backoffs_; }
-
-    /// The address actually bound (with the real port after binding port 0). @see getsockname(2)
-    [[nodiscard]] endpoint local_endpoint() const {
-        sockaddr_storage storage{};
-        socklen_t size = sizeof storage;
-        if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &size) != 0) {
-            detail::throw_errno("getsockname");
-        }
-        return endpoint(reinterpret_cast<const sockaddr*>(&storage), size);
-    }
 
     /// Closes the socket now; no effect if already closed.
     void close() noexcept { fd_.reset(); }
@@ -279,9 +309,140 @@ public:
     /// The socket descriptor (still owned by the listener), or -1.
     [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
 
-private:
+protected:
     detail::unique_fd fd_;
     std::uint64_t backoffs_ = 0;
+};
+
+/// A listening TCP socket.
+class tcp_listener : public basic_listener<tcp_stream> {
+public:
+    /// Holds no socket.
+    tcp_listener() noexcept = default;
+
+    /// A socket bound to `local` and listening (SO_REUSEADDR; port 0 picks a free port). IPv6
+    /// addresses keep the system's IPV6_V6ONLY default. std::system_error naming `local` on failure
+    /// (EADDRINUSE, EADDRNOTAVAIL, EAFNOSUPPORT, ...). @see bind(2), listen(2)
+    [[nodiscard]] static tcp_listener bind(const endpoint& local, listen_options options) {
+        tcp_listener listener;
+        listener.fd_ = detail::open_socket(local.family(), SOCK_STREAM);
+        detail::bind_socket(listener.fd_.get(), local, true, options.reuse_port, options.backlog);
+        return listener;
+    }
+    /// bind(local, {.backlog = backlog}).
+    [[nodiscard]] static tcp_listener bind(const endpoint& local, int backlog = 128) {
+        return bind(local, listen_options{.backlog = backlog, .reuse_port = false});
+    }
+
+    /// Adopts a listening TCP socket: systemd socket activation (descriptors from 3 =
+    /// SD_LISTEN_FDS_START on), inetd, a supervisor that binds privileged ports. std::system_error
+    /// (ENOTSOCK, EBADF) if `fd` is no socket; std::invalid_argument if it is another kind of
+    /// socket (UDP, Unix-domain, not listening), the message saying which. On failure `fd` stays
+    /// open and yours. @see getsockopt(2), sd_listen_fds(3)
+    [[nodiscard]] static tcp_listener from_fd(int fd) {
+        detail::check_adopted_socket(fd, "tcp_listener::from_fd", SOCK_STREAM, AF_INET, true);
+        tcp_listener listener;
+        listener.fd_ = detail::unique_fd(fd);
+        return listener;
+    }
+
+    /// The address actually bound (with the real port after binding port 0). @see getsockname(2)
+    [[nodiscard]] endpoint local_endpoint() const { return detail::socket_name<endpoint>(fd_.get(), ::getsockname, "getsockname"); }
+};
+
+/// A listening Unix-domain stream socket (unix(7)).
+class unix_listener : public basic_listener<unix_stream> {
+public:
+    /// Holds no socket.
+    unix_listener() noexcept = default;
+
+    /// A socket bound to the filesystem `path` and listening. A socket file already at `path` (left
+    /// by an earlier run) is removed first, as asyncio's create_unix_server does; any other file
+    /// there is an error (EADDRINUSE). The file is not removed on close. std::system_error naming
+    /// the path on failure; std::invalid_argument for a path unix(7) cannot hold. `reuse_port` is
+    /// ignored. @see bind(2), listen(2), unix(7)
+    [[nodiscard]] static unix_listener bind(std::string_view path, listen_options options = {}) {
+        const detail::unix_address address(path);
+        struct stat status {};
+        if (::lstat(address.to_string().c_str(), &status) == 0 && S_ISSOCK(status.st_mode)) {
+            ::unlink(address.to_string().c_str());
+        }
+        unix_listener listener;
+        listener.fd_ = detail::open_socket(AF_UNIX, SOCK_STREAM);
+        detail::bind_socket(listener.fd_.get(), address, false, false, options.backlog);
+        return listener;
+    }
+
+    /// Adopts a listening Unix-domain stream socket; errors as tcp_listener::from_fd.
+    [[nodiscard]] static unix_listener from_fd(int fd) {
+        detail::check_adopted_socket(fd, "unix_listener::from_fd", SOCK_STREAM, AF_UNIX, true);
+        unix_listener listener;
+        listener.fd_ = detail::unique_fd(fd);
+        return listener;
+    }
+};
+
+/// One datagram received by `udp_socket::receive_from`.
+struct datagram {
+    /// Bytes stored in the buffer.
+    std::size_t size = 0;
+    /// Who sent it.
+    endpoint sender;
+    /// The datagram was longer than the buffer; its end was discarded (MSG_TRUNC).
+    bool truncated = false;
+};
+
+/// A UDP socket (udp(7)): datagrams to and from any address. Move-only; closes synchronously.
+class udp_socket {
+public:
+    /// Holds no socket.
+    udp_socket() noexcept = default;
+
+    /// A socket bound to `local` (port 0 picks a free port; "0.0.0.0:0" or "[::]:0" for a socket
+    /// that only sends). std::system_error naming `local` on failure. @see bind(2)
+    [[nodiscard]] static udp_socket bind(const endpoint& local) {
+        udp_socket socket;
+        socket.fd_ = detail::open_socket(local.family(), SOCK_DGRAM);
+        detail::bind_socket(socket.fd_.get(), local, false, false, -1);
+        return socket;
+    }
+
+    /// Adopts a UDP socket; errors as tcp_listener::from_fd.
+    [[nodiscard]] static udp_socket from_fd(int fd) {
+        detail::check_adopted_socket(fd, "udp_socket::from_fd", SOCK_DGRAM, AF_INET, false);
+        udp_socket socket;
+        socket.fd_ = detail::unique_fd(fd);
+        return socket;
+    }
+
+    /// `co_await send_to(bytes, to)` sends one datagram and yields its size. std::system_error
+    /// naming `to` on failure (EMSGSIZE: too long; EAFNOSUPPORT: an IPv6 address from an IPv4
+    /// socket; ...). @see sendmsg(2), io_uring_prep_sendmsg(3)
+    [[nodiscard]] task<std::size_t> send_to(std::span<const std::byte> data, endpoint to) {
+        return detail::send_datagram(fd_.get(), data, std::move(to));
+    }
+    [[nodiscard]] task<std::size_t> send_to(std::string_view data, endpoint to) {
+        return send_to(std::as_bytes(std::span(data)), std::move(to));
+    }
+
+    /// `co_await receive_from(buf)` waits for one datagram and yields its size, its sender and
+    /// whether it was truncated to fit `buf`. @see recvmsg(2), io_uring_prep_recvmsg(3)
+    [[nodiscard]] task<datagram> receive_from(std::span<std::byte> buffer) {
+        return detail::receive_datagram<datagram, endpoint>(fd_.get(), buffer);
+    }
+    [[nodiscard]] task<datagram> receive_from(std::span<char> buffer) { return receive_from(std::as_writable_bytes(buffer)); }
+
+    /// The address bound (with the real port after binding port 0). @see getsockname(2)
+    [[nodiscard]] endpoint local_endpoint() const { return detail::socket_name<endpoint>(fd_.get(), ::getsockname, "getsockname"); }
+
+    /// Closes the socket now; no effect if already closed.
+    void close() noexcept { fd_.reset(); }
+    [[nodiscard]] bool is_open() const noexcept { return static_cast<bool>(fd_); }
+    /// The socket descriptor (still owned by this object), or -1.
+    [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
+
+private:
+    detail::unique_fd fd_;
 };
 
 }  // namespace sluice

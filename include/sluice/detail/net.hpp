@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/un.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -121,12 +122,94 @@ inline socklen_t parse_ip_port(std::string_view text, sockaddr_storage& storage)
 
 // --- sockets -------------------------------------------------------------------------------------
 
-/// A new TCP socket, close-on-exec. Created synchronously: socket(2) never blocks.
-inline unique_fd open_tcp_socket(int family) {
-    unique_fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+/// A Unix-domain socket address: a filesystem path (unix(7)), what unix_listener and unix_stream
+/// bind and connect to. Same interface as sluice::endpoint where the operations need it.
+class unix_address {
+public:
+    /// std::invalid_argument for an empty path, one of 108 bytes or more (sun_path's size), or one
+    /// holding a NUL byte.
+    explicit unix_address(std::string_view path) {
+        if (path.empty() || path.size() >= sizeof storage_.sun_path || path.find('\0') != std::string_view::npos) {
+            throw std::invalid_argument("sluice: bad Unix socket path \"" + std::string(path) +
+                                        "\": empty, longer than 107 bytes, or holding a NUL byte");
+        }
+        storage_.sun_family = AF_UNIX;
+        std::memcpy(storage_.sun_path, path.data(), path.size());
+        size_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+    }
+    [[nodiscard]] int family() const noexcept { return AF_UNIX; }
+    [[nodiscard]] const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
+    [[nodiscard]] socklen_t size() const noexcept { return size_; }
+    [[nodiscard]] std::string to_string() const { return storage_.sun_path; }
+
+private:
+    sockaddr_un storage_{};
+    socklen_t size_ = 0;
+};
+
+/// A new socket (SOCK_STREAM: TCP or Unix; SOCK_DGRAM: UDP), close-on-exec. Created
+/// synchronously: socket(2) never blocks. @see socket(2)
+inline unique_fd open_socket(int family, int type) {
+    unique_fd fd(::socket(family, type | SOCK_CLOEXEC, 0));
     if (!fd) throw_errno("socket");
     return fd;
 }
+
+/// Binds `fd` to `local` (after SO_REUSEADDR, and SO_REUSEPORT if asked) and, for a stream socket,
+/// listens. Errors name the address. @see bind(2), listen(2), socket(7) SO_REUSEPORT
+template <class Endpoint>
+void bind_socket(int fd, const Endpoint& local, bool reuse_address, bool reuse_port, int backlog) {
+    const int on = 1;
+    if (reuse_address && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {
+        throw_errno("setsockopt(SO_REUSEADDR)", [&] { return local.to_string(); });
+    }
+    if (reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+        throw_errno("setsockopt(SO_REUSEPORT)", [&] { return local.to_string(); });
+    }
+    if (::bind(fd, local.data(), local.size()) != 0) throw_errno("bind", [&] { return local.to_string(); });
+    if (backlog >= 0 && ::listen(fd, backlog) != 0) throw_errno("listen", [&] { return local.to_string(); });
+}
+
+/// A socket address of `fd`: getsockname(2) or getpeername(2), as an Endpoint.
+template <class Endpoint>
+Endpoint socket_name(int fd, int (*call)(int, sockaddr*, socklen_t*), const char* what) {
+    sockaddr_storage storage{};
+    socklen_t size = sizeof storage;
+    if (call(fd, reinterpret_cast<sockaddr*>(&storage), &size) != 0) throw_errno(what);
+    return Endpoint(reinterpret_cast<const sockaddr*>(&storage), size);
+}
+
+/// What `from_fd` accepts: a socket of `type` (SOCK_STREAM, SOCK_DGRAM) in `family` (AF_INET for
+/// "IPv4 or IPv6", or AF_UNIX), listening or not. Anything else is an error naming the descriptor
+/// and what it is instead; the descriptor is left open (the caller still owns it).
+/// @see getsockopt(2), socket(7) SO_TYPE SO_DOMAIN SO_ACCEPTCONN
+inline void check_adopted_socket(int fd, const char* who, int type, int family, bool listening) {
+    const std::string name = std::string(who) + "(" + std::to_string(fd) + ")";
+    const auto option = [&](int which) {
+        int value = 0;
+        socklen_t size = sizeof value;
+        if (::getsockopt(fd, SOL_SOCKET, which, &value, &size) != 0) throw_errno(name);
+        return value;
+    };
+    const int actual_type = option(SO_TYPE);  // ENOTSOCK for a file or a pipe, EBADF for no descriptor
+    const int actual_family = option(SO_DOMAIN);
+    const bool family_ok = family == AF_UNIX ? actual_family == AF_UNIX : (actual_family == AF_INET || actual_family == AF_INET6);
+    const char* wanted = type == SOCK_DGRAM ? "a UDP socket"
+                         : family == AF_UNIX ? (listening ? "a listening Unix-domain stream socket" : "a connected Unix-domain stream socket")
+                                             : (listening ? "a listening TCP socket" : "a connected TCP socket");
+    if (actual_type != type || !family_ok) {
+        throw std::invalid_argument(name + ": not " + wanted + " (" +
+                                    (actual_family == AF_UNIX ? "Unix-domain " : actual_family == AF_INET || actual_family == AF_INET6 ? "IP " : "other ") +
+                                    (actual_type == SOCK_STREAM ? "stream" : actual_type == SOCK_DGRAM ? "datagram" : "other") + " socket)");
+    }
+    if (type == SOCK_STREAM && (option(SO_ACCEPTCONN) != 0) != listening) {
+        throw std::invalid_argument(name + ": not " + wanted + (listening ? " (it does not listen)" : " (it listens: adopt it as a listener)"));
+    }
+    // An adopted number may have been closed behind the backend's back before (by its previous
+    // owner): the epoll backend must not take it for registered (see forget_descriptor).
+    forget_descriptor(fd);
+}
+
 
 /// TCP_NODELAY on (asyncio does the same for every TCP transport): a request written in pieces is
 /// not held back by Nagle's algorithm waiting for the peer's delayed ACK.
@@ -256,10 +339,12 @@ task<Stream> accept_stream(int listen_fd, std::uint64_t* backoffs) {
             const int fd = co_await make_io_awaitable(
                 "accept", {.code = io_code::accept, .fd = listen_fd, .flags = SOCK_CLOEXEC});
             Stream stream(fd);
-            try {
-                set_nodelay(fd, true);
-            } catch (const std::system_error&) {
-                // Best effort: the connection may already be reset; the first read will say so.
+            if constexpr (requires { stream.set_nodelay(true); }) {
+                try {
+                    set_nodelay(fd, true);
+                } catch (const std::system_error&) {
+                    // Best effort: the connection may already be reset; the first read will say so.
+                }
             }
             co_return stream;
         } catch (const std::system_error& failure) {
@@ -278,15 +363,53 @@ task<Stream> accept_stream(int listen_fd, std::uint64_t* backoffs) {
 /// @see connect(2), io_uring_prep_connect(3)
 template <class Stream, class Endpoint>
 task<Stream> connect_stream(Endpoint remote) {
-    Stream stream(open_tcp_socket(remote.family()).release());
+    Stream stream(open_socket(remote.family(), SOCK_STREAM).release());
     const int fd = stream.native_handle();
     co_await naming_failure(make_io_awaitable("connect", {.code = io_code::connect,
                                                           .fd = fd,
                                                           .address = remote.data(),
                                                           .address_size = remote.size()}),
                             "connect", [&remote] { return remote.to_string(); });
-    set_nodelay(fd, true);
+    if constexpr (requires { stream.set_nodelay(true); }) set_nodelay(fd, true);
     co_return stream;
+}
+
+// --- datagrams ---------------------------------------------------------------------------------
+
+/// Sends one datagram of `data` to `to` and yields the bytes sent. Errors name `to`.
+/// @see sendmsg(2), io_uring_prep_sendmsg(3)
+///
+/// TRICKY (lifetime): the msghdr, the iovec and the address (`to`, a parameter) live in this
+/// coroutine's frame, which waits for the op's own completion, also when cancelled.
+template <class Endpoint>
+task<std::size_t> send_datagram(int fd, std::span<const std::byte> data, Endpoint to) {
+    iovec io{const_cast<std::byte*>(data.data()), data.size()};  // sendmsg only reads it
+    msghdr message{};
+    message.msg_name = const_cast<sockaddr*>(to.data());
+    message.msg_namelen = to.size();
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    const int sent = co_await naming_failure(
+        make_io_awaitable("send_to", {.code = io_code::sendmsg, .fd = fd, .flags = MSG_NOSIGNAL, .data = &message}),
+        "send_to", [&to] { return to.to_string(); });
+    co_return static_cast<std::size_t>(sent);
+}
+
+/// Receives one datagram into `buffer`: a `Datagram{size, sender, truncated}`; `truncated` when
+/// the datagram was longer than the buffer (the rest is discarded, as recvmsg does).
+/// @see recvmsg(2), io_uring_prep_recvmsg(3)
+template <class Datagram, class Endpoint>
+task<Datagram> receive_datagram(int fd, std::span<std::byte> buffer) {
+    sockaddr_storage sender{};
+    iovec io{buffer.data(), buffer.size()};
+    msghdr message{};
+    message.msg_name = &sender;
+    message.msg_namelen = sizeof sender;
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    const int n = co_await make_io_awaitable("receive_from", {.code = io_code::recvmsg, .fd = fd, .data = &message});
+    co_return Datagram{static_cast<std::size_t>(n), Endpoint(reinterpret_cast<const sockaddr*>(&sender), message.msg_namelen),
+                       (message.msg_flags & MSG_TRUNC) != 0};
 }
 
 // --- name resolution -----------------------------------------------------------------------------
