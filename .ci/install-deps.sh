@@ -6,9 +6,10 @@ set -euo pipefail
 
 # README.md's Requirements lists the same packages (test docs.check keeps the two lists equal).
 # libboost1.81-dev, libssl-dev: the optional sluice::http component (Beast is header-only); openssl,
-# nginx-light, python3-aiohttp, curl: the peers its tests run against.
+# nginx-light, python3-aiohttp, curl: the peers its tests run against. redis-tools: redis-cli and
+# redis-benchmark, the real clients kv_server's tests run.
 packages=(cmake ninja-build make pkg-config g++ clang libclang-rt-14-dev liburing-dev catch2 python3 git
-          libboost1.81-dev libssl-dev openssl nginx-light python3-aiohttp curl)
+          libboost1.81-dev libssl-dev openssl nginx-light python3-aiohttp curl redis-tools)
 
 if [[ "${1:-}" == "--if-missing" ]] && dpkg -s "${packages[@]}" >/dev/null 2>&1; then
     exit 0
