@@ -20,7 +20,7 @@
 #include <sluice/sluice.hpp>
 
 #include "support/arguments.hpp"
-#include "support/http_client.hpp"
+#include "support/http.hpp"
 
 #include <algorithm>
 #include <array>
@@ -66,17 +66,12 @@ struct server_state {
 
 sluice::task<> serve_one(sluice::tcp_stream stream, server_state& server) {
     try {
-        http::parser request(http::parser::kind::request);
-        std::array<char, 2048> buffer{};
-        bool complete = false;
-        while (!complete) {
-            const std::size_t n = co_await stream.read_some(std::span<char>(buffer));
-            if (n == 0) co_return;
-            complete = request.feed(std::string_view(buffer.data(), n));
-        }
+        sluice::buffered_stream connection(std::move(stream));
+        const std::optional<http::message> request = co_await http::read_message(connection, http::kind::request);
+        if (!request) co_return;  // closed before a request
         const bool over = server.active >= server.capacity;
         if (over && server.mode == server_mode::reject) {
-            co_await stream.write_all(http::format_response(503, "Service Unavailable", "text/plain", "busy\n"));
+            co_await connection.write_all(http::format_response(503, "Service Unavailable", "text/plain", "busy\n"));
             co_return;
         }
         ++server.active;
@@ -90,7 +85,7 @@ sluice::task<> serve_one(sluice::tcp_stream stream, server_state& server) {
         const double load = std::max(1.0, static_cast<double>(server.active) / server.capacity);
         co_await sluice::sleep_for(std::chrono::duration<double, std::milli>(
             static_cast<double>(server.latency.count()) * load * load));
-        co_await stream.write_all(http::format_response(200, "OK", "text/plain", request.get().target));
+        co_await connection.write_all(http::format_response(200, "OK", "text/plain", request->target));
     } catch (const sluice::cancelled_error&) {
         throw;
     } catch (const std::exception& e) {
@@ -119,7 +114,7 @@ sluice::task<> fetch(const sluice::endpoint& server, int i, sluice::semaphore& s
         {
             auto permit = co_await sem.acquire();
             ++report.requests;
-            sluice::tcp_stream stream = co_await sluice::tcp_stream::connect(server);
+            sluice::buffered_stream stream(co_await sluice::tcp_stream::connect(server));
             const http::message response =
                 co_await http::get(stream, server.to_string(), "/item/" + std::to_string(i));
             if (response.status == 200) co_return;

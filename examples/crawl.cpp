@@ -49,7 +49,7 @@
 
 #include <sluice/sluice.hpp>
 
-#include "support/http_client.hpp"
+#include "support/http.hpp"
 
 #include <fcntl.h>
 
@@ -134,7 +134,7 @@ std::string urljoin(const std::string& base, std::string_view link) {
 
 sluice::task<std::string> fetch_html(const std::string& url) {
     const http::url where = http::parse_url(url);
-    sluice::tcp_stream stream = co_await sluice::tcp_stream::connect(where.host, where.port);
+    sluice::buffered_stream stream(co_await sluice::tcp_stream::connect(where.host, where.port));
     const std::string host = where.port == 80 ? where.host : where.host + ":" + std::to_string(where.port);
     http::message response = co_await http::get(stream, host, where.target);
     if (response.status >= 400) throw http_status_error(response.status, response.reason);  // raise_for_status

@@ -37,7 +37,7 @@
 
 #include <sluice/sluice.hpp>
 
-#include "support/http_client.hpp"
+#include "support/http.hpp"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -131,19 +131,15 @@ struct server_state {
 
 sluice::task<> serve_one(sluice::tcp_stream stream, server_state& state) {
     try {
-        http::parser parser(http::parser::kind::request);
-        std::array<char, 4096> buffer{};
-        for (;;) {
-            const std::size_t n = co_await stream.read_some(std::span<char>(buffer));
-            if (n == 0) co_return;  // closed before a whole request
-            if (parser.feed(std::string_view(buffer.data(), n))) break;
-        }
+        sluice::buffered_stream connection(std::move(stream));
+        const std::optional<http::message> request = co_await http::read_message(connection, http::kind::request);
+        if (!request) co_return;  // closed before a request
         if (state.m != mode::plain) {
             std::uniform_real_distribution<double> latency(0.1, 0.5);
             co_await sluice::sleep_for(std::chrono::duration<double>(latency(state.rng) * state.scale));
         }
         // Expect /flags/<cc>/<cc>.gif.
-        const std::string& target = parser.get().target;
+        const std::string& target = request->target;
         std::string cc;
         if (target.size() == 16 && target.starts_with("/flags/") && target.substr(9, 1) == "/" &&
             target.substr(10, 2) == target.substr(7, 2) && target.ends_with(".gif")) {
@@ -158,7 +154,7 @@ sluice::task<> serve_one(sluice::tcp_stream stream, server_state& state) {
         } else {
             response = http::format_response(500, "Internal Server Error", "text/plain", "500 Internal Server Error\n");
         }
-        co_await stream.write_all(response);
+        co_await connection.write_all(response);
     } catch (const sluice::cancelled_error&) {
         throw;
     } catch (const std::exception& e) {
@@ -180,7 +176,7 @@ struct download_error : std::runtime_error {
 };
 
 sluice::task<http::message> get(const sluice::endpoint& server, std::string target) {
-    sluice::tcp_stream stream = co_await sluice::tcp_stream::connect(server);
+    sluice::buffered_stream stream(co_await sluice::tcp_stream::connect(server));
     co_return co_await http::get(stream, server.to_string(), target);
 }
 

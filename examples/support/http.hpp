@@ -4,11 +4,14 @@
 //
 // - Messages: a start line, headers (case-insensitive names), and a body framed by Content-Length
 //   or by chunked transfer coding (decoded), or, for a response without either, by connection close.
-// - `parser`: feed it bytes as they arrive (`feed`), it says when a whole message is there.
-//   Malformed input throws `http::error` with what was wrong.
+// - `co_await read_message(stream, kind)` reads one from a sluice::buffered_stream (the framing is
+//   buffered_stream's read_line/read_exact); `co_await get(stream, host, target)` is one GET.
+//   Malformed input, or a connection closed inside a message, throws `http::error`.
 // - `format_request` / `format_response`: serialize what the examples send.
 // - `parse_url`: http://host[:port]/path only (no TLS).
-// Pure code: no I/O, so the examples' sockets and the unit test drive it alike.
+
+#include <sluice/buffered_stream.hpp>
+#include <sluice/task.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -70,137 +73,97 @@ inline std::size_t parse_size(std::string_view text, int base, const char* what)
     return value;
 }
 
-/// Incremental parser for one request or one response.
-class parser {
-public:
-    enum class kind { request, response };
-    explicit parser(kind k) : kind_(k) {}
+enum class kind { request, response };
 
-    /// Appends `bytes`; true once a whole message has been parsed (see `get`).
-    bool feed(std::string_view bytes) {
-        buffer_.append(bytes);
-        return advance();
-    }
-    /// The peer closed the connection: completes a response whose body runs to the close.
-    bool finish() {
-        if (state_ == state::body_until_close) {
-            message_.body = std::move(buffer_);
-            buffer_.clear();
-            state_ = state::done;
+/// Fills the start line's fields of `m`: "GET /path HTTP/1.1" or "HTTP/1.1 200 OK".
+inline void parse_start_line(message& m, kind k, std::string_view line) {
+    const std::size_t first = line.find(' ');
+    const std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+    if (first == std::string_view::npos) throw error("http: malformed start line: '" + std::string(line) + "'");
+    if (k == kind::request) {
+        if (second == std::string_view::npos || line.substr(second + 1).substr(0, 5) != "HTTP/") {
+            throw error("http: malformed request line: '" + std::string(line) + "'");
         }
-        if (state_ != state::done) throw error("http: connection closed before the message was complete");
-        return true;
+        m.method = std::string(line.substr(0, first));
+        m.target = std::string(line.substr(first + 1, second - first - 1));
+        return;
     }
-    [[nodiscard]] bool done() const noexcept { return state_ == state::done; }
-    message& get() noexcept { return message_; }
+    if (line.substr(0, 5) != "HTTP/") throw error("http: malformed status line: '" + std::string(line) + "'");
+    m.status = static_cast<int>(parse_size(line.substr(first + 1, second == std::string_view::npos ? second : second - first - 1), 10, "status code"));
+    if (m.status < 100 || m.status > 999) throw error("http: bad status code");
+    m.reason = second == std::string_view::npos ? "" : std::string(line.substr(second + 1));
+}
 
-private:
-    enum class state { head, body_length, body_chunk_size, body_chunk_data, body_chunk_trailer, body_until_close, done };
+inline constexpr std::size_t max_line = 8 * 1024;    // one start, header or chunk-size line
+inline constexpr std::size_t max_headers = 100;
 
-    bool advance() {
+/// The next line of a message that must go on (end of stream here is an error).
+template <class Stream>
+sluice::task<std::string> next_line(sluice::buffered_stream<Stream>& in) {
+    std::optional<std::string> line = co_await in.read_line(max_line);
+    if (!line) throw error("http: connection closed before the message was complete");
+    co_return std::move(*line);
+}
+
+/// The next `n` bytes of a message that must go on.
+template <class Stream>
+sluice::task<std::string> next_bytes(sluice::buffered_stream<Stream>& in, std::size_t n) {
+    std::optional<std::string> bytes = co_await in.read_exact(n);
+    if (!bytes) throw error("http: connection closed before the message was complete");
+    co_return std::move(*bytes);
+}
+
+/// Reads a message's headers and body into `m` (its start line is read).
+template <class Stream>
+sluice::task<void> read_rest(sluice::buffered_stream<Stream>& in, kind k, message& m) {
+    for (std::string line = co_await next_line(in); !line.empty(); line = co_await next_line(in)) {
+        const std::size_t colon = line.find(':');
+        if (colon == std::string::npos || colon == 0 || m.headers.size() == max_headers) {
+            throw error("http: malformed header line: '" + line + "'");
+        }
+        m.headers.push_back({std::string(trim(std::string_view(line).substr(0, colon))),
+                             std::string(trim(std::string_view(line).substr(colon + 1)))});
+    }
+    const auto encoding = m.find("Transfer-Encoding");
+    const auto length = m.find("Content-Length");
+    if (encoding && encoding->find("chunked") != std::string_view::npos) {
         for (;;) {
-            switch (state_) {
-                case state::head: {
-                    const std::size_t end = buffer_.find("\r\n\r\n");
-                    if (end == std::string::npos) {
-                        if (buffer_.size() > 64 * 1024) throw error("http: header section larger than 64 KiB");
-                        return false;
-                    }
-                    parse_head(std::string_view(buffer_).substr(0, end));
-                    buffer_.erase(0, end + 4);
-                    break;
-                }
-                case state::body_length:
-                    if (buffer_.size() < remaining_) return false;
-                    message_.body = buffer_.substr(0, remaining_);
-                    buffer_.erase(0, remaining_);
-                    state_ = state::done;
-                    break;
-                case state::body_chunk_size: {
-                    const std::size_t end = buffer_.find("\r\n");
-                    if (end == std::string::npos) return false;
-                    std::string_view line = std::string_view(buffer_).substr(0, end);
-                    line = line.substr(0, line.find(';'));  // chunk extensions are ignored
-                    remaining_ = parse_size(line, 16, "chunk size");
-                    buffer_.erase(0, end + 2);
-                    state_ = remaining_ == 0 ? state::body_chunk_trailer : state::body_chunk_data;
-                    break;
-                }
-                case state::body_chunk_data:
-                    if (buffer_.size() < remaining_ + 2) return false;
-                    if (buffer_.compare(remaining_, 2, "\r\n") != 0) throw error("http: chunk not followed by CRLF");
-                    message_.body.append(buffer_, 0, remaining_);
-                    buffer_.erase(0, remaining_ + 2);
-                    state_ = state::body_chunk_size;
-                    break;
-                case state::body_chunk_trailer: {
-                    const std::size_t end = buffer_.find("\r\n");
-                    if (end == std::string::npos) return false;
-                    buffer_.erase(0, end + 2);
-                    if (end == 0) state_ = state::done;  // empty line ends the trailer section
-                    break;
-                }
-                case state::body_until_close:
-                    return false;
-                case state::done:
-                    return true;
-            }
+            const std::string size_line = co_await next_line(in);
+            const std::size_t size = parse_size(std::string_view(size_line).substr(0, size_line.find(';')), 16, "chunk size");
+            if (size == 0) break;
+            m.body += co_await next_bytes(in, size);
+            const std::string end = co_await next_line(in);
+            if (!end.empty()) throw error("http: chunk not followed by CRLF");
         }
+        for (std::string trailer = co_await next_line(in); !trailer.empty(); trailer = co_await next_line(in)) {
+        }  // trailer fields, ignored
+    } else if (length) {
+        const std::size_t size = parse_size(*length, 10, "Content-Length");
+        m.body = co_await next_bytes(in, size);
+    } else if (k == kind::response && m.status >= 200 && m.status != 204 && m.status != 304) {
+        while (co_await in.fill() != 0) {  // the body runs to the connection's close
+        }
+        m.body = std::string(in.buffered());
+        in.consume(in.buffered().size());
     }
+}
 
-    void parse_head(std::string_view head) {
-        std::size_t line_end = head.find("\r\n");
-        const std::string_view start = head.substr(0, line_end);
-        parse_start_line(start);
-        while (line_end != std::string_view::npos) {
-            head.remove_prefix(line_end + 2);
-            line_end = head.find("\r\n");
-            const std::string_view line = head.substr(0, line_end);
-            const std::size_t colon = line.find(':');
-            if (colon == std::string_view::npos || colon == 0) {
-                throw error("http: malformed header line: '" + std::string(line) + "'");
-            }
-            message_.headers.push_back({std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1)))});
-        }
-        const auto encoding = message_.find("Transfer-Encoding");
-        const auto length = message_.find("Content-Length");
-        if (encoding && encoding->find("chunked") != std::string_view::npos) {
-            state_ = state::body_chunk_size;
-        } else if (length) {
-            remaining_ = parse_size(*length, 10, "Content-Length");
-            state_ = state::body_length;
-        } else if (kind_ == kind::response && message_.status >= 200 && message_.status != 204 && message_.status != 304) {
-            state_ = state::body_until_close;
-        } else {
-            state_ = state::done;
-        }
+/// Reads one request or response from `in`; nullopt if the stream ended before it began.
+template <class Stream>
+sluice::task<std::optional<message>> read_message(sluice::buffered_stream<Stream>& in, kind k) {
+    try {
+        std::optional<std::string> start = co_await in.read_line(max_line);
+        if (!start) co_return std::nullopt;
+        message m;
+        parse_start_line(m, k, *start);
+        co_await read_rest(in, k, m);
+        co_return m;
+    } catch (const sluice::incomplete_read_error&) {
+        throw error("http: connection closed before the message was complete");
+    } catch (const sluice::frame_too_long_error& e) {
+        throw error(std::string("http: line too long: ") + e.what());
     }
-
-    void parse_start_line(std::string_view line) {
-        const std::size_t first = line.find(' ');
-        const std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
-        if (first == std::string_view::npos) throw error("http: malformed start line: '" + std::string(line) + "'");
-        if (kind_ == kind::request) {
-            if (second == std::string_view::npos || line.substr(second + 1).substr(0, 5) != "HTTP/") {
-                throw error("http: malformed request line: '" + std::string(line) + "'");
-            }
-            message_.method = std::string(line.substr(0, first));
-            message_.target = std::string(line.substr(first + 1, second - first - 1));
-        } else {
-            if (line.substr(0, 5) != "HTTP/") throw error("http: malformed status line: '" + std::string(line) + "'");
-            const std::string_view code = line.substr(first + 1, second == std::string_view::npos ? second : second - first - 1);
-            message_.status = static_cast<int>(parse_size(code, 10, "status code"));
-            if (message_.status < 100 || message_.status > 999) throw error("http: bad status code");
-            message_.reason = second == std::string_view::npos ? "" : std::string(line.substr(second + 1));
-        }
-    }
-
-    kind kind_;
-    state state_ = state::head;
-    std::size_t remaining_ = 0;
-    std::string buffer_;
-    message message_;
-};
+}
 
 inline std::string format_request(std::string_view method, std::string_view host, std::string_view target) {
     std::string out;
@@ -216,6 +179,15 @@ inline std::string format_response(int status, std::string_view reason, std::str
     out.append("\r\nContent-Length: ").append(std::to_string(body.size())).append("\r\nConnection: close\r\n\r\n");
     out.append(body);
     return out;
+}
+
+/// GETs `target` from `host` (the Host header) over `stream`, which is connected to it.
+template <class Stream>
+sluice::task<message> get(sluice::buffered_stream<Stream>& stream, std::string_view host, std::string_view target) {
+    co_await stream.write_all(format_request("GET", host, target));
+    std::optional<message> response = co_await read_message(stream, kind::response);
+    if (!response) throw error("http: connection closed before the response");
+    co_return std::move(*response);
 }
 
 struct url {
