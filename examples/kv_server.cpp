@@ -362,14 +362,20 @@ std::optional<options> parse(int argc, char** argv) {
 
 }  // namespace
 
+constexpr const char* usage_text =
+    "usage: kv_server [--port P] [--host ADDRESS] [--max-request BYTES]\n"
+    "  --port P             port to listen on (default 6380; 0 picks a free port)\n"
+    "  --host ADDR          numeric address to listen on (default 127.0.0.1)\n"
+    "  --max-request BYTES  largest request accepted (64 .. 2^30, default 1048576)\n";
+
 int main(int argc, char** argv) {
+    if (argc == 2 && (std::string_view(argv[1]) == "-h" || std::string_view(argv[1]) == "--help")) {
+        std::fputs(usage_text, stdout);
+        return 0;
+    }
     const std::optional<options> opts = parse(argc, argv);
     if (!opts) {
-        std::fputs("usage: kv_server [--port P] [--host ADDRESS] [--max-request BYTES]\n"
-                   "  --port P             port to listen on (default 6380; 0 picks a free port)\n"
-                   "  --host ADDR          numeric address to listen on (default 127.0.0.1)\n"
-                   "  --max-request BYTES  largest request accepted (64 .. 2^30, default 1048576)\n",
-                   stderr);
+        std::fputs(usage_text, stderr);
         return 1;
     }
     try {
