@@ -14,13 +14,13 @@
 // as is a malformed request; the server stays up. Keys with a deadline (EX/PX) expire when next
 // touched (no background sweep: an expired key nobody reads keeps its memory until then).
 //
-// Usage: kv_server [--port P] [--host ADDRESS] [--max-request BYTES]
-//   --port P             port to listen on (default 6380; 0 picks a free port)
-//   --host ADDR          numeric address to listen on (default 127.0.0.1)
-//   --max-request BYTES  largest request accepted (default 1048576, at least 64)
-// The first line printed is "Serving on ADDRESS:PORT".
+// Usage: kv_server [-h] [--port P] [--host ADDRESS] [--max-request BYTES] (see `help` below; a bad
+// argument exits 2 with one line, examples/support/arguments.hpp). The first line printed is
+// "Serving on ADDRESS:PORT".
 
 #include <sluice/sluice.hpp>
+
+#include "support/arguments.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -324,62 +324,39 @@ sluice::task<> serve(options opts) {
     for (;;) sluice::spawn(serve_client(co_await listener.accept(), keys, opts.max_request)).detach();
 }
 
-std::optional<long long> parse_number(const char* text, long long low, long long high) {
-    char* end = nullptr;
-    errno = 0;
-    const long long value = std::strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < low || value > high) return std::nullopt;
-    return value;
-}
+constexpr const char* help =
+    "usage: kv_server [-h] [--port P] [--host ADDRESS] [--max-request BYTES]\n"
+    "  -h, --help           show this help and exit\n"
+    "  --port P             port to listen on, 0..65535 (default 6380; 0 picks a free port)\n"
+    "  --host ADDR          numeric address to listen on (default 127.0.0.1)\n"
+    "  --max-request BYTES  largest request accepted, 64..1073741824 (default 1048576)\n";
 
-std::optional<options> parse(int argc, char** argv) {
-    options result;
-    for (int i = 1; i < argc; i += 2) {
-        const std::string_view arg = argv[i];
-        if (i + 1 >= argc) return std::nullopt;
-        const char* value = argv[i + 1];
-        if (arg == "--port") {
-            const auto port = parse_number(value, 0, 65535);
-            if (!port) return std::nullopt;
-            result.port = static_cast<std::uint16_t>(*port);
-        } else if (arg == "--host") {
-            result.host = value;
-        } else if (arg == "--max-request") {
-            const auto size = parse_number(value, 64, 1LL << 30);
-            if (!size) return std::nullopt;
-            result.max_request = static_cast<std::size_t>(*size);
-        } else {
-            return std::nullopt;
+void parse_word(args::command_line& line, options& opts) {
+    if (line.is("", "--port")) {
+        opts.port = static_cast<std::uint16_t>(line.integer(0, 65535));
+    } else if (line.is("", "--host")) {
+        const std::string_view host = line.value();
+        try {
+            (void)sluice::endpoint(host, 0);  // numeric address only
+        } catch (const std::invalid_argument&) {
+            line.bad_value(host, "a numeric IPv4 or IPv6 address");
         }
+        opts.host = host;
+    } else if (line.is("", "--max-request")) {
+        opts.max_request = static_cast<std::size_t>(line.integer(64, 1LL << 30));
+    } else {
+        line.unrecognized();
     }
-    try {
-        (void)sluice::endpoint(result.host, result.port);  // numeric address only
-    } catch (const std::invalid_argument&) {
-        return std::nullopt;
-    }
-    return result;
 }
 
 }  // namespace
 
-constexpr const char* usage_text =
-    "usage: kv_server [--port P] [--host ADDRESS] [--max-request BYTES]\n"
-    "  --port P             port to listen on (default 6380; 0 picks a free port)\n"
-    "  --host ADDR          numeric address to listen on (default 127.0.0.1)\n"
-    "  --max-request BYTES  largest request accepted (64 .. 2^30, default 1048576)\n";
-
 int main(int argc, char** argv) {
-    if (argc == 2 && (std::string_view(argv[1]) == "-h" || std::string_view(argv[1]) == "--help")) {
-        std::fputs(usage_text, stdout);
-        return 0;
-    }
-    const std::optional<options> opts = parse(argc, argv);
-    if (!opts) {
-        std::fputs(usage_text, stderr);
-        return 1;
-    }
+    options opts;
+    const auto each = [&](args::command_line& line) { parse_word(line, opts); };
+    if (const auto exit_status = args::parse(argc, argv, help, each)) return *exit_status;
     try {
-        sluice::run(serve(*opts));
+        sluice::run(serve(opts));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "kv_server: %s\n", e.what());
         return 1;
