@@ -12,30 +12,15 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from loopback import free_port, wait_listening
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port):
-    for _ in range(500):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"nginx does not listen on {port}")
 
 
 def start_nginx(prefix, files):
@@ -71,8 +56,8 @@ http {{
 }}
 """)
     process = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-p", prefix, "-c", f"{prefix}/nginx.conf"])
-    wait_listening(port)
-    wait_listening(tls_port)
+    wait_listening(port, "nginx")
+    wait_listening(tls_port, "nginx")
     return process, port, tls_port
 
 

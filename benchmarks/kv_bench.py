@@ -14,12 +14,13 @@ import csv
 import io
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from loopback import free_port, wait_listening
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--kv-server", default="build/release/examples/kv_server")
@@ -33,22 +34,6 @@ for tool in ("redis-server", "redis-benchmark"):
         sys.exit(f"{tool} not found (apt-get install redis-server redis-tools)")
 if not os.access(args.kv_server, os.X_OK):
     sys.exit(f"{args.kv_server}: not built (cmake --preset release && cmake --build --preset release --target kv_server)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port):
-    for _ in range(500):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    sys.exit(f"nothing listens on port {port}")
 
 
 workdir = tempfile.mkdtemp(prefix="kv_bench.")

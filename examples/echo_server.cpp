@@ -43,7 +43,7 @@
 #include <string_view>
 #include <vector>
 
-#include "support/arguments.hpp"
+#include "support/listen_arguments.hpp"
 
 namespace {
 
@@ -61,19 +61,9 @@ constexpr const char* help =
     "  --once N      exit after N clients have been served (N >= 1)\n";
 
 void parse_word(args::command_line& line, options& opts) {
-    if (line.is("", "--port")) {
-        opts.port = static_cast<std::uint16_t>(line.integer(0, 65535));
-    } else if (line.is("", "--host")) {
-        const std::string_view host = line.value();
-        try {
-            (void)sluice::endpoint(host, 0);  // numeric address only
-        } catch (const std::invalid_argument&) {
-            line.bad_value(host, "a numeric IPv4 or IPv6 address");
-        }
-        opts.host = host;
-    } else if (line.is("", "--once")) {
+    if (line.is("", "--once")) {
         opts.once = line.integer(1, 1'000'000'000);
-    } else {
+    } else if (!args::listen_address(line, opts.host, opts.port)) {
         line.unrecognized();
     }
 }

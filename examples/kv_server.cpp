@@ -20,7 +20,7 @@
 
 #include <sluice/sluice.hpp>
 
-#include "support/arguments.hpp"
+#include "support/listen_arguments.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -332,19 +332,9 @@ constexpr const char* help =
     "  --max-request BYTES  largest request accepted, 64..1073741824 (default 1048576)\n";
 
 void parse_word(args::command_line& line, options& opts) {
-    if (line.is("", "--port")) {
-        opts.port = static_cast<std::uint16_t>(line.integer(0, 65535));
-    } else if (line.is("", "--host")) {
-        const std::string_view host = line.value();
-        try {
-            (void)sluice::endpoint(host, 0);  // numeric address only
-        } catch (const std::invalid_argument&) {
-            line.bad_value(host, "a numeric IPv4 or IPv6 address");
-        }
-        opts.host = host;
-    } else if (line.is("", "--max-request")) {
+    if (line.is("", "--max-request")) {
         opts.max_request = static_cast<std::size_t>(line.integer(64, 1LL << 30));
-    } else {
+    } else if (!args::listen_address(line, opts.host, opts.port)) {
         line.unrecognized();
     }
 }
