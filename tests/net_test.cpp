@@ -714,6 +714,51 @@ SLUICE_TEST_CASE("tcp_listener::from_fd and tcp_stream::from_fd adopt sockets ma
     CHECK(std::string_view(buffer, 7) == "adopted");
 }
 
+namespace {
+/// One recv(2) of a byte from the raw descriptor `fd`, as a sluice stream reads.
+sluice::task<std::size_t> read_one_byte(int fd) {
+    char byte = 0;
+    co_return co_await sluice::detail::recv_some(fd, std::as_writable_bytes(std::span(&byte, 1)));
+}
+
+/// Writes one byte to `fd` once the loop has run everything ready (the reader is blocked by then).
+sluice::task<void> write_one_byte_later(int fd) {
+    co_await sluice::sleep_for(1ms);
+    REQUIRE(::write(fd, "y", 1) == 1);
+}
+}  // namespace
+
+SLUICE_TEST_CASE("from_fd adopts a descriptor number closed behind the loop's back and its reads wake",
+                 "[net][from_fd]") {
+    // On epoll, a read that blocked put the number in the epoll set; close(2) called directly (not
+    // through a sluice object) drops it from the set without telling the backend. A socket adopted
+    // under the same number must be registered afresh, or its read never wakes (a CTest TIMEOUT).
+    int first[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, first) == 0);
+    auto reader = sluice::spawn(read_one_byte(first[0]));
+    co_await sluice::sleep_for(1ms);  // the read is blocked (epoll: the number is registered)
+    REQUIRE(::write(first[1], "x", 1) == 1);
+    const std::size_t first_read = co_await reader;
+    CHECK(first_read == 1);
+    const int number = first[0];
+    ::close(first[0]);
+    ::close(first[1]);
+
+    int second[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, second) == 0);
+    if (second[0] != number) {  // the same number, whatever else the process opened meanwhile
+        REQUIRE(second[1] != number);
+        REQUIRE(::dup3(second[0], number, O_CLOEXEC) == number);
+        ::close(second[0]);
+    }
+    sluice::unix_stream adopted = sluice::unix_stream::from_fd(number);
+    auto writer = sluice::spawn(write_one_byte_later(second[1]));
+    char buffer[1];
+    CO_CHECK_EQ(adopted.read_some(std::span(buffer)), 1u);
+    co_await writer;
+    ::close(second[1]);
+}
+
 SLUICE_TEST_CASE("from_fd of the wrong kind of descriptor is a clear error and leaves it open", "[net][from_fd][bad]") {
     const auto message_of = [](auto&& adopt) -> std::string {
         try {
