@@ -15,7 +15,11 @@
 /// - Each `co_await next` yields the next finished result or rethrows *that* item's exception; the
 ///   others carry on. After the last item, a source that threw while being pulled rethrows its
 ///   exception from the next `co_await`.
-/// - `limit < 1` → std::invalid_argument at the call.
+/// - `limit < 1` → std::invalid_argument at the call. `limit` may also be a `concurrency_limit`
+///   (sluice/concurrency_limit.hpp: fixed, aimd, gradient), shared with other ranges or semaphores,
+///   changeable while the range runs: raising it starts items at once, lowering it starts nothing
+///   until fewer run; each finished item reports its outcome (a success with its latency, an
+///   overload, or nothing) to the limit's algorithm.
 /// - Stopping early (break, or the range destroyed) cancels the running items and hands them to the
 ///   loop, which keeps them alive until they finished (`run` waits for them); unstarted items are
 ///   destroyed without running. `co_await range.close()` does the same and waits. Cancelling a task
@@ -44,8 +48,7 @@ class completion_range {
 public:
     using value_type = typename engine_type::value_type;
 
-    completion_range(Source&& source, std::size_t limit)
-        : engine_(std::forward<Source>(source), engine_options{.limit = limit, .window = limit}) {}
+    completion_range(Source&& source, engine_options options) : engine_(std::forward<Source>(source), std::move(options)) {}
 
     /// `co_await` yields the next finished result or rethrows that item's exception.
     class next_result {
@@ -98,8 +101,15 @@ private:
 /// Results of `source`'s awaitables in completion order, at most `limit` in flight.
 template <awaitable_range Source>
 auto limited_as_completed(Source&& source, std::ptrdiff_t limit) {
-    const std::size_t checked = detail::checked_limit(limit, "sluice::limited_as_completed");
-    return detail::completion_range<detail::stored_source_t<Source>>(std::forward<Source>(source), checked);
+    return detail::completion_range<detail::stored_source_t<Source>>(
+        std::forward<Source>(source), detail::limit_options(limit, "sluice::limited_as_completed"));
+}
+/// The same under a concurrency_limit (fixed, aimd, gradient; shared with whatever else it limits):
+/// items start while its in_flight() < limit(), and each finished item reports its outcome to it.
+template <awaitable_range Source>
+auto limited_as_completed(Source&& source, concurrency_limit limit) {
+    return detail::completion_range<detail::stored_source_t<Source>>(
+        std::forward<Source>(source), detail::limit_options(limit, "sluice::limited_as_completed"));
 }
 
 /// Results of `source`'s awaitables in completion order, all started at once (asyncio.as_completed);
@@ -107,7 +117,8 @@ auto limited_as_completed(Source&& source, std::ptrdiff_t limit) {
 /// they start, so prefer limited_as_completed for those.
 template <awaitable_range Source>
 auto as_completed(Source&& source) {
-    return detail::completion_range<detail::stored_source_t<Source>>(std::forward<Source>(source), detail::unlimited);
+    return detail::completion_range<detail::stored_source_t<Source>>(
+        std::forward<Source>(source), detail::engine_options{.limit = detail::unlimited, .window = detail::unlimited});
 }
 
 }  // namespace sluice

@@ -10,7 +10,8 @@
 ///   `gather(return_exceptions, ...)` instead gives a `result<T>` per child and cancels nothing.
 /// - Cancelling the task awaiting a gather cancels every child; once they finished, the awaiter
 ///   gets `cancelled_error`, even if children swallowed their cancellation.
-/// - `limit < 1` → std::invalid_argument at the call. A range given as an lvalue is referenced and
+/// - `limit < 1` → std::invalid_argument at the call; `limit` may be a `concurrency_limit` (see
+///   sluice/as_completed.hpp). A range given as an lvalue is referenced and
 ///   must outlive the returned task; an rvalue is moved in. A source that throws while being pulled:
 ///   started children finish, then its exception is rethrown.
 
@@ -104,9 +105,10 @@ auto gather_range(Source source, engine_options options)
 }
 
 template <bool Collect, class Source>
-auto make_gather_range(Source&& source, std::size_t limit) {
+auto make_gather_range(Source&& source, engine_options options) {
     using stored = stored_source_t<Source>;
-    return gather_range<Collect, stored>(std::forward<Source>(source), engine_options{.limit = limit, .window = limit, .errors = gather_errors<Collect>});
+    options.errors = gather_errors<Collect>;
+    return gather_range<Collect, stored>(std::forward<Source>(source), std::move(options));
 }
 
 /// A variadic gather child: awaits its awaitable and stores the value where the tuple will find it.
@@ -197,21 +199,28 @@ auto gather(return_exceptions_t, Awaitables&&... awaitables) {
 /// The results of a range of awaitables in source order, all at once (or at most `limit`).
 template <awaitable_range Source>
 auto gather(Source&& source) {
-    return detail::make_gather_range<false>(std::forward<Source>(source), detail::unlimited);
+    return detail::make_gather_range<false>(std::forward<Source>(source), {.limit = detail::unlimited, .window = detail::unlimited});
 }
 template <awaitable_range Source>
 auto gather(Source&& source, std::ptrdiff_t limit) {
-    const std::size_t checked = detail::checked_limit(limit, "sluice::gather");
-    return detail::make_gather_range<false>(std::forward<Source>(source), checked);
+    return detail::make_gather_range<false>(std::forward<Source>(source), detail::limit_options(limit, "sluice::gather"));
+}
+/// At most concurrency_limit's limit() in flight, each finished item reporting its outcome to it.
+template <awaitable_range Source>
+auto gather(Source&& source, concurrency_limit limit) {
+    return detail::make_gather_range<false>(std::forward<Source>(source), detail::limit_options(limit, "sluice::gather"));
 }
 template <awaitable_range Source>
 auto gather(return_exceptions_t, Source&& source) {
-    return detail::make_gather_range<true>(std::forward<Source>(source), detail::unlimited);
+    return detail::make_gather_range<true>(std::forward<Source>(source), {.limit = detail::unlimited, .window = detail::unlimited});
 }
 template <awaitable_range Source>
 auto gather(return_exceptions_t, Source&& source, std::ptrdiff_t limit) {
-    const std::size_t checked = detail::checked_limit(limit, "sluice::gather");
-    return detail::make_gather_range<true>(std::forward<Source>(source), checked);
+    return detail::make_gather_range<true>(std::forward<Source>(source), detail::limit_options(limit, "sluice::gather"));
+}
+template <awaitable_range Source>
+auto gather(return_exceptions_t, Source&& source, concurrency_limit limit) {
+    return detail::make_gather_range<true>(std::forward<Source>(source), detail::limit_options(limit, "sluice::gather"));
 }
 
 }  // namespace sluice

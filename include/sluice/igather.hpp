@@ -21,6 +21,8 @@
 /// - A source that throws while being pulled: items already started finish and are yielded, then
 ///   the source's exception is rethrown.
 /// - `limit < 1`, or `window < limit` in submission order → std::invalid_argument at the call.
+///   `limit` may be a `concurrency_limit` instead (see sluice/as_completed.hpp); a `window` then
+///   bounds the items started and not yet yielded whatever the limit moves to.
 /// - Stopping early (destroying the generator, or the consumer cancelled inside `next()`) cancels
 ///   what is in flight; the items finish their cancellation (the loop keeps them alive if the
 ///   generator is gone), and nothing more is pulled.
@@ -84,22 +86,21 @@ async_generator<igather_yield_t<Source, Collect>> igather_stream(engine_handle<S
     }
 }
 
-template <bool Collect, class Source>
-auto make_igather(Source&& source, std::ptrdiff_t limit, igather_options options) {
-    const std::size_t checked = checked_limit(limit, "sluice::igather");
-    std::size_t window = checked;
+/// `limit`: a number or a concurrency_limit (see limit_options).
+template <bool Collect, class Source, class Limit>
+auto make_igather(Source&& source, const Limit& limit, igather_options options) {
+    engine_options engine = limit_options(limit, "sluice::igather");
     if (options.order == order::submission && options.window != 0) {
-        if (options.window < checked) throw std::invalid_argument("sluice::igather: window must be at least limit");
-        window = options.window;
+        // A moving limit cannot be checked against; the window then bounds it as well.
+        if (engine.shared_limit == nullptr && options.window < engine.limit) {
+            throw std::invalid_argument("sluice::igather: window must be at least limit");
+        }
+        engine.window = options.window;
     }
-    const engine_options engine{
-        .limit = checked,
-        .window = window,
-        .order = options.order == order::submission ? delivery_order::submission : delivery_order::completion,
-        .errors = Collect ? error_mode::deliver : error_mode::fail_fast,
-    };
+    engine.order = options.order == order::submission ? delivery_order::submission : delivery_order::completion;
+    engine.errors = Collect ? error_mode::deliver : error_mode::fail_fast;
     using stored = stored_source_t<Source>;
-    return igather_stream<stored, Collect>(engine_handle<stored>(std::forward<Source>(source), engine));
+    return igather_stream<stored, Collect>(engine_handle<stored>(std::forward<Source>(source), std::move(engine)));
 }
 
 }  // namespace detail
@@ -115,6 +116,12 @@ template <class Source>
 auto igather(Source&& source, std::ptrdiff_t limit, igather_options options = {}) {
     return detail::make_igather<false>(std::forward<Source>(source), limit, options);
 }
+/// The same under a concurrency_limit (see sluice/concurrency_limit.hpp and the file comment).
+template <class Source>
+    requires igather_source<Source>
+auto igather(Source&& source, concurrency_limit limit, igather_options options = {}) {
+    return detail::make_igather<false>(std::forward<Source>(source), limit, options);
+}
 
 /// Like igather, but every item yields a `result<T>` and nothing is cancelled.
 template <class Source>
@@ -125,6 +132,16 @@ auto igather(Source&& source, std::ptrdiff_t limit, collect_t) {
 template <class Source>
     requires igather_source<Source>
 auto igather(Source&& source, std::ptrdiff_t limit, igather_options options, collect_t) {
+    return detail::make_igather<true>(std::forward<Source>(source), limit, options);
+}
+template <class Source>
+    requires igather_source<Source>
+auto igather(Source&& source, concurrency_limit limit, collect_t) {
+    return detail::make_igather<true>(std::forward<Source>(source), limit, {});
+}
+template <class Source>
+    requires igather_source<Source>
+auto igather(Source&& source, concurrency_limit limit, igather_options options, collect_t) {
     return detail::make_igather<true>(std::forward<Source>(source), limit, options);
 }
 

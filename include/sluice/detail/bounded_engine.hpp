@@ -63,7 +63,7 @@
 namespace sluice::detail {
 
 template <class Source>
-class bounded_engine final : public root_node, private item_owner {
+class bounded_engine final : public root_node, private item_owner, private limit_watcher {
     static constexpr bool async_source = is_async_generator_v<std::remove_cvref_t<Source>>;
 
 public:
@@ -81,10 +81,18 @@ public:
     };
 
     bounded_engine(Source&& source, engine_options options)
-        : source_(std::forward<Source>(source)), options_(options), queue_(options.order) {}
+        : source_(std::forward<Source>(source)), options_(std::move(options)), queue_(options_.order) {
+        if (options_.shared_limit != nullptr) {
+            running_.keep_tickets();
+            options_.shared_limit->watch(*this);
+        }
+    }
     bounded_engine(const bounded_engine&) = delete;
     bounded_engine& operator=(const bounded_engine&) = delete;
-    ~bounded_engine() = default;  // only once drained, its unconsumed results dropped (abandon)
+    /// Only once drained, its unconsumed results dropped (abandon).
+    ~bounded_engine() {
+        if (options_.shared_limit != nullptr) options_.shared_limit->unwatch(*this);
+    }
 
     /// Results go to `sink` instead of the delivery queue (before the first next()): next() then
     /// completes only at the end (std::nullopt) or with the error that ended the stream.
@@ -214,7 +222,15 @@ private:
     // --- pulling and starting -----------------------------------------------------------------
 
     [[nodiscard]] bool can_start() const noexcept {
-        return phase_ == phase::open && running_.size() < options_.limit && started_ - taken_ < options_.window;
+        if (phase_ != phase::open) return false;
+        if (const limit_state* shared = options_.shared_limit.get()) {
+            // A limit lowered below what runs starts nothing until enough finished; the window (the
+            // memory bound) follows the limit unless the face fixed one.
+            const std::ptrdiff_t limit = shared->limit();
+            const std::uint64_t window = options_.window != 0 ? options_.window : static_cast<std::uint64_t>(limit);
+            return shared->in_flight() < limit && started_ - taken_ < window;
+        }
+        return running_.size() < options_.limit && started_ - taken_ < options_.window;
     }
 
     void source_ended() noexcept {
@@ -325,6 +341,7 @@ private:
             }
         }
         (void)item.release();
+        if (limit_state* shared = options_.shared_limit.get()) running_.ticket_of(handle) = shared->start(shared->now_if_needed());
         auto& promise = handle.promise();
         promise.item.index = static_cast<std::uint32_t>(started_++);
         if (was_drained) loop_->adopt(*this);
@@ -344,8 +361,9 @@ private:
 
     std::coroutine_handle<> item_finished(std::coroutine_handle<> finished) noexcept override {
         const handle_type item = handle_type::from_address(finished.address());
-        running_.remove(item);
+        const limit_ticket ticket = running_.remove(item);
         auto& outcome = item.promise().result_slot();
+        if (options_.shared_limit != nullptr) count_out(ticket, outcome);
         if (phase_ >= phase::stopping) {
             drop(item);  // cancelled by a stop, or finished after the first error in time
         } else if (options_.errors == error_mode::fail_fast && outcome.has_error()) {
@@ -367,6 +385,31 @@ private:
         return after_change();
     }
 
+    /// An item under a shared limit finished: count it out with its outcome (the algorithm's
+    /// sample). The limit tells its watchers, this engine among them: it refills in after_change.
+    void count_out(const limit_ticket& ticket, const outcome<value_type>& slot) noexcept {
+        limit_state& shared = *options_.shared_limit;
+        sluice::outcome verdict = sluice::outcome::ignored;
+        try {
+            verdict = shared.classify(slot.has_error() ? slot.error() : std::exception_ptr());
+        } catch (...) {
+            // The user's overload predicate threw: the sample says nothing about capacity.
+        }
+        counting_out_ = true;
+        try {
+            shared.finish(ticket, verdict, shared.now_if_needed());
+        } catch (...) {
+            // Only an on_change callback can throw, which its contract forbids; the count is right.
+        }
+        counting_out_ = false;
+    }
+
+    /// The shared limit changed (raised, or another operation under it finished).
+    void room_changed() override {
+        if (counting_out_ || phase_ != phase::open || loop_ == nullptr) return;  // not started yet: stay lazy
+        refill_and_wake();
+    }
+
     /// After an item or the puller finished: leave the loop's roots once drained, free the engine if
     /// it was abandoned and is drained, else refill and wake the consumer if it can now proceed.
     std::coroutine_handle<> after_change() noexcept {
@@ -375,18 +418,27 @@ private:
             if (drained()) delete this;
             return std::noop_coroutine();
         }
+        // A finish frees running capacity; that can start an item only when the window is wider
+        // than the limit (submission order), when results go to a sink (the finish was also the
+        // hand-out), for an async source's puller, or under a shared limit.
+        if (phase_ == phase::open && (options_.window > options_.limit || async_source || sink_ != nullptr ||
+                                      options_.shared_limit != nullptr)) {
+            refill_and_wake();
+        } else if (waiter_ != nullptr && waiter_->satisfied()) {
+            std::exchange(waiter_, nullptr)->wake();
+        }
+        return std::noop_coroutine();
+    }
+
+    void refill_and_wake() noexcept {
         try {
-            // A finish frees running capacity; that can start an item only when the window is
-            // wider than the limit (submission order), when results go to a sink (the finish was
-            // also the hand-out), or for an async source's puller.
-            if (phase_ == phase::open && (options_.window > options_.limit || async_source || sink_ != nullptr)) fill();
+            fill();
         } catch (...) {
             // Only allocation can fail here (a frame, the queue); treat it as the source's failure.
             source_error_ = std::current_exception();
             source_ended();
         }
         if (waiter_ != nullptr && waiter_->satisfied()) std::exchange(waiter_, nullptr)->wake();
-        return std::noop_coroutine();
     }
 
     // --- stopping ------------------------------------------------------------------------------
@@ -434,6 +486,7 @@ private:
     std::uint64_t taken_ = 0;
     phase phase_ = phase::open;
     bool filling_ = false;  // re-entrancy guard of fill (not a state of the stream)
+    bool counting_out_ = false;  // inside count_out: the limit's notice to this engine waits for after_change
     bool pulling_ = false;  // the async puller runs (counts as running for drained())
 };
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -15,6 +16,7 @@
 #include "../async_generator.hpp"
 #include "../task.hpp"
 #include "awaitable_traits.hpp"
+#include "../concurrency_limit.hpp"
 #include "outcome.hpp"
 
 namespace sluice::detail {
@@ -26,9 +28,13 @@ enum class error_mode : std::uint8_t { deliver, fail_fast };
 
 struct engine_options {
     std::size_t limit = 1;   // items running at once
-    std::size_t window = 1;  // items started and not yet handed out (>= limit)
+    std::size_t window = 1;  // items started and not yet handed out (>= limit; 0: the shared limit's value)
     delivery_order order = delivery_order::completion;
     error_mode errors = error_mode::deliver;  // fail_fast: the first error in time cancels the rest
+    /// A concurrency_limit's state, shared with whatever else it limits: then items start while its
+    /// in_flight() < limit() (`limit` above is unused), each counted in with a ticket, counted out
+    /// with its outcome when it finishes.
+    std::shared_ptr<limit_state> shared_limit = nullptr;
 };
 
 inline constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
@@ -37,6 +43,17 @@ inline constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max()
 inline std::size_t checked_limit(std::ptrdiff_t limit, const char* caller) {
     if (limit < 1) throw std::invalid_argument(std::string(caller) + ": limit must be at least 1");
     return static_cast<std::size_t>(limit);
+}
+
+/// The options of a face called with a number: `limit` running, as many started and not handed out.
+inline engine_options limit_options(std::ptrdiff_t limit, const char* caller) {
+    const std::size_t checked = checked_limit(limit, caller);
+    return {.limit = checked, .window = checked};
+}
+/// The options of a face called with a concurrency_limit: its shared state decides, and the window
+/// follows its current limit.
+inline engine_options limit_options(const concurrency_limit& limit, const char* /*caller*/) {
+    return {.limit = unlimited, .window = 0, .shared_limit = limit_access::state(limit)};
 }
 
 template <class S>
