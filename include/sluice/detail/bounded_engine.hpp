@@ -222,15 +222,18 @@ private:
     // --- pulling and starting -----------------------------------------------------------------
 
     [[nodiscard]] bool can_start() const noexcept {
-        if (phase_ != phase::open) return false;
-        if (const limit_state* shared = options_.shared_limit.get()) {
-            // A limit lowered below what runs starts nothing until enough finished; the window (the
-            // memory bound) follows the limit unless the face fixed one.
-            const std::ptrdiff_t limit = shared->limit();
-            const std::uint64_t window = options_.window != 0 ? options_.window : static_cast<std::uint64_t>(limit);
-            return shared->in_flight() < limit && started_ - taken_ < window;
+        if (options_.shared_limit == nullptr) [[likely]] {
+            return phase_ == phase::open && running_.size() < options_.limit && started_ - taken_ < options_.window;
         }
-        return running_.size() < options_.limit && started_ - taken_ < options_.window;
+        return can_start_under_shared_limit();
+    }
+    [[gnu::noinline]] bool can_start_under_shared_limit() const noexcept {
+        // A limit lowered below what runs starts nothing until enough finished; the window (the
+        // memory bound) follows the limit unless the face fixed one.
+        const limit_state& shared = *options_.shared_limit;
+        const std::ptrdiff_t limit = shared.limit();
+        const std::uint64_t window = options_.window != 0 ? options_.window : static_cast<std::uint64_t>(limit);
+        return phase_ == phase::open && shared.in_flight() < limit && started_ - taken_ < window;
     }
 
     void source_ended() noexcept {
@@ -341,7 +344,9 @@ private:
             }
         }
         (void)item.release();
-        if (limit_state* shared = options_.shared_limit.get()) running_.ticket_of(handle) = shared->start(shared->now_if_needed());
+        if (limit_state* shared = options_.shared_limit.get()) [[unlikely]] {
+            running_.ticket_of(handle) = shared->start(shared->now_if_needed());
+        }
         auto& promise = handle.promise();
         promise.item.index = static_cast<std::uint32_t>(started_++);
         if (was_drained) loop_->adopt(*this);
@@ -361,9 +366,9 @@ private:
 
     std::coroutine_handle<> item_finished(std::coroutine_handle<> finished) noexcept override {
         const handle_type item = handle_type::from_address(finished.address());
-        const limit_ticket ticket = running_.remove(item);
         auto& outcome = item.promise().result_slot();
-        if (options_.shared_limit != nullptr) count_out(ticket, outcome);
+        if (options_.shared_limit != nullptr) [[unlikely]] count_out(running_.ticket_of(item), outcome);
+        running_.remove(item);
         if (phase_ >= phase::stopping) {
             drop(item);  // cancelled by a stop, or finished after the first error in time
         } else if (options_.errors == error_mode::fail_fast && outcome.has_error()) {
@@ -387,7 +392,7 @@ private:
 
     /// An item under a shared limit finished: count it out with its outcome (the algorithm's
     /// sample). The limit tells its watchers, this engine among them: it refills in after_change.
-    void count_out(const limit_ticket& ticket, const outcome<value_type>& slot) noexcept {
+    [[gnu::noinline]] void count_out(const limit_ticket& ticket, const outcome<value_type>& slot) noexcept {
         limit_state& shared = *options_.shared_limit;
         sluice::outcome verdict = sluice::outcome::ignored;
         try {

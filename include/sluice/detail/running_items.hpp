@@ -26,22 +26,17 @@ public:
         if (items_.size() == items_.capacity()) grow();
         item.promise().item.position = static_cast<std::uint32_t>(items_.size());
         items_.push_back(item);
-        if (with_tickets_) tickets_.emplace_back();  // grow() reserved room: cannot throw
+        if (with_tickets_) [[unlikely]] tickets_.emplace_back();  // grow() reserved room: cannot throw
     }
     /// The ticket kept for a running `item` (with keep_tickets()).
     [[nodiscard]] limit_ticket& ticket_of(handle_type item) noexcept { return tickets_[item.promise().item.position]; }
-    /// Removes `item`; returns its ticket (a default one without keep_tickets()).
-    [[gnu::always_inline]] limit_ticket remove(handle_type item) noexcept {
+    [[gnu::always_inline]] void remove(handle_type item) noexcept {
         const std::uint32_t at = item.promise().item.position;
         handle_type last = items_.back();
         items_[at] = last;
         last.promise().item.position = at;
         items_.pop_back();
-        if (!with_tickets_) return {};
-        const limit_ticket ticket = tickets_[at];
-        tickets_[at] = tickets_.back();
-        tickets_.pop_back();
-        return ticket;
+        if (with_tickets_) [[unlikely]] remove_ticket(at);
     }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
@@ -52,6 +47,10 @@ public:
     }
 
 private:
+    [[gnu::noinline]] void remove_ticket(std::uint32_t at) noexcept {
+        tickets_[at] = tickets_.back();
+        tickets_.pop_back();
+    }
     [[gnu::noinline]] void grow() {
         const std::size_t capacity = items_.empty() ? 64 : items_.size() * 2;
         if (with_tickets_) tickets_.reserve(capacity);  // first: a failure leaves items_ as it was
