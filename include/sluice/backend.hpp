@@ -47,7 +47,8 @@ struct ring_options {
     /// Submission queue entries: at least 1 (0 is `std::invalid_argument` from `run`).
     unsigned submission_entries = 256;
     /// Bounds the ops in the kernel at once (half of it: see the budget in detail/uring_backend.hpp).
-    /// Raised to at least 4 and to `submission_entries`, so at least one op can always be in flight.
+    /// Raised to at least 8 and to `submission_entries`, so at least one op besides the loop's
+    /// wake-up read (one more, always in flight) can be in the kernel.
     unsigned completion_entries = 16384;
     /// Try IORING_SETUP_DEFER_TASKRUN (with SINGLE_ISSUER); falls back when the kernel refuses.
     bool defer_taskrun = false;

@@ -12,6 +12,7 @@
 #include "gather.hpp"
 #include "generator.hpp"
 #include "igather.hpp"
+#include "loop_handle.hpp"
 #include "net.hpp"
 #include "queue.hpp"
 #include "rate_limit.hpp"

@@ -7,6 +7,8 @@
 /// - `g.spawn(task<T>)` starts the child on a later loop turn, like `sluice::spawn` (a child
 ///   cancelled before then never runs its body), and returns its handle: a `join_handle<T>`
 ///   (`task_group::child_handle<T>`) that may also be discarded, since the group watches the child.
+///   `g.spawn(fn, args...)` spawns `fn(args...)` with `fn` and `args` kept in the child's frame (a
+///   capturing lambda is safe there).
 /// - The first failure (an exception other than `cancelled_error`, of the body or of a child)
 ///   cancels the body and every other child. When all have finished, one failure is rethrown as
 ///   itself and several as `exception_group`, in order of occurrence. A member ending with
@@ -89,7 +91,17 @@ public:
     /// so `run` tracks it too). std::logic_error if the group is shutting down or has finished.
     template <class T>
     child_handle<T> spawn(task<T> child) {
-        return child_handle<T>(core_.spawn_child(std::move(child)));
+        std::shared_ptr<detail::remote_inbox> inbox = detail::remote_inbox::of(detail::event_loop::current());
+        return child_handle<T>(core_.spawn_child(std::move(child)), std::move(inbox));
+    }
+
+    /// Starts the task `fn(args...)` as a member, `fn` and `args` decay-copied into the child's
+    /// frame (see sluice::spawn(fn, args...)): safe with a capturing lambda.
+    template <class Fn, class... Args>
+        requires detail::task_callable<Fn, Args...>
+    auto spawn(Fn&& fn, Args&&... args) {
+        return spawn(detail::stored_call<std::decay_t<Fn>, std::decay_t<Args>...>(std::forward<Fn>(fn),
+                                                                                   std::forward<Args>(args)...));
     }
 
 private:

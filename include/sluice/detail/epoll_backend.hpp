@@ -143,6 +143,9 @@ public:
     }
     void fail(std::exception_ptr /*error*/) noexcept override { result_ = -ECANCELED; }  // pool shut down
     inline void deliver() noexcept override;
+    /// The loop ended with the job delivered to nobody (only after an abnormal end of run()): the
+    /// backend lets go of it; the op's frame is leaked with the loop.
+    inline void discard() noexcept override;
 
     [[nodiscard]] pool_core& pool() const noexcept { return *pool_; }
     [[nodiscard]] remote_inbox& inbox() const noexcept { return *inbox_; }
@@ -168,10 +171,12 @@ public:
     void attach(event_loop& loop) override { (void)pool_service::of(loop); }
 
     [[nodiscard]] backend kind() const noexcept override { return backend::epoll; }
-    [[nodiscard]] bool idle() const noexcept override {
-        return waiting_ == 0 && offloaded_ == 0 && resubmitted_head_ == nullptr;
+    [[nodiscard]] bool idle(const io_operation* background) const noexcept override {
+        return waiting_ <= counted(background) && offloaded_ == 0 && resubmitted_head_ == nullptr;
     }
-    [[nodiscard]] bool has_work() const noexcept override { return waiting_ != 0 || resubmitted_head_ != nullptr; }
+    [[nodiscard]] bool has_work(const io_operation* background) const noexcept override {
+        return waiting_ > counted(background) || resubmitted_head_ != nullptr;
+    }
 
     void submit(io_operation& op) override {
         const io_request& r = op.request;
@@ -247,7 +252,8 @@ public:
 
     void forget(int fd) noexcept override {
         if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
-        // By index, never by reference: a completion may deliver a file_job that grows fds_.
+        // By index, never by reference: a completion may submit again (the inbox's read re-arms
+        // inside its completion), and a submit may grow fds_.
         for (int direction = 0; direction < 2; ++direction) {
             while (io_operation* op = fds_[static_cast<std::size_t>(fd)].head[direction]) {
                 unlink(*op);
@@ -264,6 +270,11 @@ private:
     static constexpr unsigned char waiting = 1;    // in its descriptor's list
     static constexpr unsigned char offloaded = 2;  // a file_job on the worker pool
     static constexpr unsigned char resubmitted = 3;  // waiting for the next submit_and_reap
+
+    /// 1 if `op` is one of the waiting_ ops, else 0.
+    static unsigned counted(const io_operation* op) noexcept {
+        return op != nullptr && op->backend_state_ == waiting ? 1 : 0;
+    }
 
     struct fd_state {
         io_operation* head[2] = {nullptr, nullptr};  // [0] readers, [1] writers
@@ -382,8 +393,8 @@ private:
     }
 
     /// The descriptor became ready in `direction`: complete waiters in order until one would block.
-    /// TRICKY: by index, never by reference: completing the inbox's read delivers file_jobs, and an
-    /// open of a FIFO grows fds_.
+    /// TRICKY: by index, never by reference: completing the inbox's read re-arms it (a submit, which
+    /// may grow fds_); file_jobs (an open of a FIFO grows fds_ too) are delivered between turns.
     void retry(int fd, int direction) noexcept {
         while (io_operation* op = fds_[static_cast<std::size_t>(fd)].head[direction]) {
             const int result = op->request.code == io_code::connect ? connect_result(op->request.fd)
@@ -463,6 +474,7 @@ private:
 };
 
 void file_job::deliver() noexcept {
+    inbox_->withdraw();
     io_operation& op = op_;
     const int result = result_;
     if (pollable_) {
@@ -472,5 +484,7 @@ void file_job::deliver() noexcept {
     backend_.finish_offloaded(*this);  // deletes this
     op.complete(result);
 }
+
+void file_job::discard() noexcept { backend_.finish_offloaded(*this); }
 
 }  // namespace sluice::detail

@@ -5,15 +5,19 @@
 // One loop turn:
 //   1. resume the coroutines that were ready when the turn began (FIFO; what they make ready runs
 //      next turn, so `yield()` really goes behind everything ready);
-//   2. let the backend submit and reap (one io_uring_enter, or one epoll_wait), waiting only if
+//   2. deliver what other threads posted since the last turn (detail/remote_inbox.hpp: one atomic
+//      load when nothing was; posted callables run here, never while the backend reaps);
+//   3. let the backend submit and reap (one io_uring_enter, or one epoll_wait), waiting only if
 //      nothing is ready: until the earliest timer deadline (the wait's timeout, no kernel timer per
 //      sleep), or for a completion;
-//   3. the backend records every completion (ops only schedule their waiter) before anything runs;
-//   4. move expired timers' waiters to the ready queue.
+//   4. the backend records every completion (ops only schedule their waiter) before anything runs;
+//   5. move expired timers' waiters to the ready queue.
 
+#include <atomic>
 #include <cassert>
 #include <chrono>
 #include <coroutine>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -30,6 +34,9 @@ namespace sluice::detail {
 class root_node {
 public:
     virtual void request_cancel() noexcept = 0;
+    /// Set when the loop adopts the root: with the node's address, names this root and no later
+    /// one allocated at the same address (see event_loop::cancel_if_live).
+    [[nodiscard]] std::uint64_t serial() const noexcept { return serial_; }
 
 protected:
     ~root_node() = default;
@@ -38,6 +45,7 @@ private:
     friend class event_loop;
     root_node* prev_ = nullptr;
     root_node* next_ = nullptr;
+    std::uint64_t serial_ = 0;
 };
 
 /// Per-loop state of an optional feature (the to_thread pool and its wake-up eventfd, ...), created
@@ -51,6 +59,27 @@ public:
 /// One distinct address per service type: the registry's key (no RTTI needed).
 template <class Service>
 inline constexpr char service_key = 0;
+
+/// The loop's view of its remote_inbox (detail/remote_inbox.hpp), the way into the loop from other
+/// threads: checked once per turn (one atomic load), drained between turns, never while the
+/// backend is reaping, so what it delivers may run user code (a posted callable).
+class remote_wakeup {
+public:
+    /// Another thread posted something since the last drain.
+    [[nodiscard]] bool has_posts() const noexcept { return posted_.load(std::memory_order_acquire); }
+    /// Delivers everything posted (schedules waiters, runs posted callables).
+    virtual void drain() noexcept = 0;
+    /// The wake-up read: a busy turn need not ask the backend about it, since has_posts() already
+    /// tells what arrived.
+    [[nodiscard]] virtual const io_operation* wakeup_op() const noexcept = 0;
+    /// The wake-up read if nobody outside will ever complete it (no loop_handle alive, no job
+    /// out), else null: a loop with only that op in flight can never make progress (deadlock).
+    [[nodiscard]] virtual const io_operation* idle_wakeup_op() const noexcept = 0;
+
+protected:
+    ~remote_wakeup() = default;
+    std::atomic<bool> posted_{false};  // set under the inbox's mutex, cleared by drain()
+};
 
 class event_loop {
 public:
@@ -113,7 +142,12 @@ public:
         return service;
     }
 
+    /// The loop's remote_inbox (detail/remote_inbox.hpp) registers itself here when created, and
+    /// unregisters when closed.
+    void set_wakeup(remote_wakeup* wakeup) noexcept { wakeup_ = wakeup; }
+
     void adopt(root_node& root) noexcept {
+        root.serial_ = ++root_serial_;
         root.prev_ = nullptr;
         root.next_ = roots_;
         if (roots_ != nullptr) roots_->prev_ = &root;
@@ -124,6 +158,18 @@ public:
         if (root.next_ != nullptr) root.next_->prev_ = root.prev_;
     }
     [[nodiscard]] bool has_roots() const noexcept { return roots_ != nullptr; }
+
+    /// A cancel that another thread posted (join_handle::cancel): the root may have finished, and
+    /// its frame been freed, since; it is cancelled only if still alive. A linear search: a
+    /// cross-thread cancel is rare, and the hot paths (adopt, release) stay two pointer writes.
+    void cancel_if_live(const root_node* target, std::uint64_t serial) noexcept {
+        for (root_node* root = roots_; root != nullptr; root = root->next_) {
+            if (root == target && root->serial_ == serial) {
+                root->request_cancel();
+                return;
+            }
+        }
+    }
 
     /// Requests cancellation of every live spawned task (they only get scheduled; none runs here).
     void cancel_all_roots() noexcept {
@@ -139,6 +185,7 @@ public:
             if (ready_shuffle != nullptr) ready_.shuffle_front(batch, *ready_shuffle);
             for (std::size_t i = 0; i < batch; ++i) ready_.pop().resume();
             if (done()) return true;
+            if (wakeup_ != nullptr && wakeup_->has_posts()) wakeup_->drain();
             if (!poll()) return false;
         }
         return true;
@@ -148,7 +195,9 @@ private:
     bool poll() {
         using std::chrono::nanoseconds;
         if (!ready_.empty()) {
-            if (io_->has_work()) io_->submit_and_reap(nanoseconds::zero());
+            if (io_->has_work(wakeup_ != nullptr ? wakeup_->wakeup_op() : nullptr)) {
+                io_->submit_and_reap(nanoseconds::zero());
+            }
         } else if (!timers_.empty()) {
             const auto remaining = timers_.earliest().deadline - clock::now();
             if (remaining <= clock::duration::zero()) {
@@ -159,7 +208,7 @@ private:
                 const auto clamped = remaining < std::chrono::hours(1) ? remaining : clock::duration(std::chrono::hours(1));
                 io_->submit_and_reap(std::chrono::duration_cast<nanoseconds>(clamped));
             }
-        } else if (!io_->idle()) {
+        } else if (!io_->idle(wakeup_ != nullptr ? wakeup_->idle_wakeup_op() : nullptr)) {
             io_->submit_and_reap(wait_forever);
         } else {
             return false;
@@ -184,6 +233,8 @@ private:
     ready_queue ready_;
     timer_queue timers_;
     root_node* roots_ = nullptr;
+    std::uint64_t root_serial_ = 0;
+    remote_wakeup* wakeup_ = nullptr;
     event_loop_options options_;
     // Emptied first thing in the destructor, while the members above still live.
     std::vector<std::pair<const void*, std::unique_ptr<loop_service>>> services_;

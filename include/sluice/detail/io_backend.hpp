@@ -103,10 +103,13 @@ public:
 
     /// Which one this is (never `automatic`).
     [[nodiscard]] virtual backend kind() const noexcept = 0;
-    /// No op submitted and not yet completed.
-    [[nodiscard]] virtual bool idle() const noexcept = 0;
-    /// Something to submit or to reap: the loop's busy turns skip the backend otherwise.
-    [[nodiscard]] virtual bool has_work() const noexcept = 0;
+    /// No op submitted and not yet completed, not counting `background` (may be null): the loop's
+    /// wake-up read (detail/remote_inbox.hpp) when nobody outside the loop can complete it.
+    [[nodiscard]] virtual bool idle(const io_operation* background) const noexcept = 0;
+    /// Something to submit or to reap, not counting `background` (may be null; the loop's wake-up
+    /// read, whose arrivals the loop sees without the backend): busy turns skip the backend
+    /// otherwise.
+    [[nodiscard]] virtual bool has_work(const io_operation* background) const noexcept = 0;
 
     /// Starts `op` (it may complete, i.e. be scheduled, before this returns). Throws only if
     /// nothing was started.

@@ -1,33 +1,44 @@
 #pragma once
-// Completions handed to a loop by other threads (the loop's side of to_thread): one eventfd per loop
-// and one read op on it (IORING_OP_READ on io_uring), in flight while anything is outstanding elsewhere.
+// The way into a loop from other threads: to_thread's workers hand back finished jobs, loop_handle
+// posts callables and spawns tasks, stop callbacks and cross-thread cancels arrive here. One
+// eventfd per loop and one read on it, kept armed from the inbox's creation to the loop's end.
 //
-//   worker thread                              loop thread
-//   -------------                              -----------
-//   finish the job (write its result)          expect(): ++outstanding, arm the read if needed
-//   post(): lock, append to the list,          ... sleeps in io_uring_enter, no CPU ...
-//           write(eventfd) if it was empty,    the read's CQE -> complete(): lock, take the whole
-//           unlock                               list, unlock; deliver() each item (it schedules
-//                                                its waiter); re-arm while outstanding > 0
+//   other thread                               loop thread
+//   ------------                               -----------
+//   post(): lock, append to the list,          every turn: has_posts()? (one atomic load)
+//           set posted_, write(eventfd) if       drain(): lock, take the whole list, unlock;
+//           the list was empty, unlock           deliver() each item (schedules its waiter or
+//                                                runs a posted callable)
+//                                              asleep in the kernel: the read's CQE wakes it; its
+//                                                complete() only re-arms the read
+//
+// Items are delivered between loop turns, never while the backend reaps, so a delivery may
+// run user code (a posted callable that spawns, cancels, sets an event).
 //
 // Why an eventfd and not IORING_OP_MSG_RING: MSG_RING needs a ring on the sending side (every
-// worker would own one, or share one under a lock) and a kernel >= 5.18, while write(2) on an
-// eventfd works from any thread with no setup; the only cost is one READ re-armed per wake-up,
-// and a wake-up carries any number of completions (a worker writes only when the list was empty).
-// The read waits like any other op: the loop's deadlock detection sees it in flight, and the loop
-// sleeps in io_uring_enter until a worker writes.
+// thread would own one, or share one under a lock) and a kernel >= 5.18, while write(2) on an
+// eventfd works from any thread with no setup; a wake-up carries any number of items (a poster
+// writes only when the list was empty). The read is an ordinary io_request (io_code::read) through
+// the loop's backend, so the same inbox serves both backends: on io_uring an IORING_OP_READ (the
+// eventfd is blocking: the kernel arms an internal poll, or parks the read in an io-wq worker on old
+// kernels; the loop never polls), on epoll a read(2) retried when the eventfd becomes readable in
+// the loop's epoll_wait (the backend makes it non-blocking). The epoll backend's own hand-offs
+// (file ops on the worker pool) come back through this same inbox: one eventfd per loop.
 //
-// The eventfd is blocking: on kernels where eventfd supports non-blocking reads io_uring arms an
-// internal poll (no thread involved); elsewhere it parks the read in an io-wq worker. Either way
-// the loop never reads the eventfd itself and never polls. A read that ends for any other reason
-// (-ECANCELED when withdrawn, a signal) only makes the loop drain (possibly nothing) and re-arm.
+// Deadlock detection. The read is always armed, so the backend is never idle; the loop is told
+// which op is only this read (wakeup_op: the backend does not count it on busy turns, since
+// has_posts() tells what arrived) and when nobody outside can complete it (idle_wakeup_op: no
+// to_thread or file job outstanding, no loop_handle alive). A loop whose only op is such a read can
+// never make progress and reports a deadlock as before. A cross-thread join_handle::cancel() still
+// wakes a sleeping loop, since the read is armed.
 //
-// On the epoll backend the same read is an io_code::read: the backend makes the eventfd
-// non-blocking, and the read waits for EPOLLIN in the loop's epoll_wait.
+// A read that ends for any other reason than a post (-ECANCELED, -EINTR) only makes the loop
+// re-arm.
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -41,11 +52,15 @@
 
 namespace sluice::detail {
 
-/// Something finished on another thread and handed back to its loop through a `remote_inbox`.
+/// Something handed to a loop by another thread through a `remote_inbox`.
 class remote_completion {
 public:
-    /// Loop thread, while the inbox drains: schedule the waiter; never resume inline.
+    /// Loop thread, between turns: schedule the waiter (or run a posted callable); never resume a
+    /// coroutine inline. May free the item.
     virtual void deliver() noexcept = 0;
+    /// The loop ended with the item still queued (it is never delivered): free it if the inbox
+    /// owns it. Items living in a coroutine frame do nothing (the frame is leaked with the loop).
+    virtual void discard() noexcept {}
 
 protected:
     remote_completion() = default;
@@ -58,9 +73,11 @@ private:
     remote_completion* inbox_next_ = nullptr;  // guarded by the inbox's mutex while posted
 };
 
-/// One per loop, shared (std::shared_ptr) by the loop and every outstanding item, so a worker never
-/// posts into a destroyed inbox even if the loop died abnormally (an exception out of run()).
-class remote_inbox final : public io_operation, public std::enable_shared_from_this<remote_inbox> {
+/// One per loop, shared (std::shared_ptr) by the loop, every outstanding job and every loop_handle,
+/// so nobody posts into a destroyed inbox, even after the loop ended.
+class remote_inbox final : public io_operation,
+                           public remote_wakeup,
+                           public std::enable_shared_from_this<remote_inbox> {
 public:
     explicit remote_inbox(event_loop& loop) : loop_(&loop), fd_(::eventfd(0, EFD_CLOEXEC)) {
         if (fd_ < 0) throw std::system_error(errno, std::system_category(), "sluice: eventfd");
@@ -71,98 +88,119 @@ public:
     remote_inbox& operator=(const remote_inbox&) = delete;
     ~remote_inbox() { ::close(fd_); }
 
+    /// The loop's inbox, created (and its read armed) on first use. Loop thread; may throw
+    /// (eventfd, the backend's submit).
+    static const std::shared_ptr<remote_inbox>& of(event_loop& loop);
+
     // --- any thread ---------------------------------------------------------------------------
 
-    /// Hands a finished item to the loop. The caller must not touch `item` afterwards: the loop may
-    /// deliver it, and its owner free it, at once.
+    /// Hands `item` to the loop. True: it will be delivered on the loop thread, or discarded if the
+    /// loop ends first; the caller must not touch it afterwards (it may be delivered and freed at
+    /// once). False: the loop has ended; `item` is untouched and still the caller's.
     ///
     /// TRICKY: the eventfd is written while the mutex is held. The loop can only see the item by
     /// taking the same mutex, so the write is over before the item can be delivered, its frame
     /// freed and (the last reference gone) this inbox closed: a worker never writes into a closed,
-    /// possibly reused, descriptor. The mutex also carries the item's result (written by the
-    /// worker before post) over to the loop thread.
-    void post(remote_completion& item) noexcept {
+    /// possibly reused, descriptor. The mutex also carries what the poster wrote before post (a
+    /// job's result, a callable) over to the loop thread.
+    [[nodiscard]] bool post(remote_completion& item) noexcept {
         std::lock_guard lock(mutex_);
+        if (ended_) return false;
         item.inbox_next_ = nullptr;
         if (tail_ != nullptr) {
             tail_->inbox_next_ = &item;  // a write is already pending for the list: no second one
         } else {
             head_ = &item;
+            posted_.store(true, std::memory_order_release);
             signal();
         }
         tail_ = &item;
+        return true;
+    }
+
+    /// A loop_handle was made: by current_loop() on the loop thread, or copied from another one.
+    void retain_handle() noexcept { handles_.fetch_add(1, std::memory_order_relaxed); }
+    /// A loop_handle went away. The last one wakes the loop, which may now be in a deadlock it
+    /// could not see while someone outside could still post.
+    void release_handle() noexcept {
+        if (handles_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+        std::lock_guard lock(mutex_);
+        if (!ended_) signal();
     }
 
     // --- loop thread --------------------------------------------------------------------------
 
-    /// One more item will be posted (or withdrawn): keeps the read armed until then. Throws only if
-    /// the ring cannot take the read (then nothing changed).
-    void expect() {
-        ++outstanding_;
-        if (armed_) return;  // even one being cancelled: its CQE re-arms, outstanding_ > 0
-        try {
-            arm();
-        } catch (...) {
-            --outstanding_;
-            throw;
-        }
-    }
+    /// One more item will be posted by a job (to_thread): until it is delivered (and the job's
+    /// deliver() calls withdraw()) the loop waits for it rather than reporting a deadlock.
+    void expect() noexcept { ++outstanding_; }
+    /// An expected item was delivered, or will never be posted (cancelled before a worker took it).
+    void withdraw() noexcept { --outstanding_; }
 
-    /// An expected item will never be posted (it was cancelled before any worker took it). When
-    /// nothing is outstanding any more the read is withdrawn (IORING_OP_ASYNC_CANCEL), so a loop
-    /// with nothing else to do is seen as stuck rather than sleeping forever.
-    void withdraw() noexcept {
-        --outstanding_;
-        if (outstanding_ == 0 && armed_ && !cancelling_) cancel_read();
-    }
-
-    /// The loop is being destroyed (its ring and ready queue still live): stop re-arming and, if the
-    /// read is in flight, cancel it and wait for its CQE, so the kernel is done with `buffer_`.
-    void close() noexcept {
-        closing_ = true;
-        if (!armed_) {
-            loop_->io().forget(fd_);
-            return;
-        }
-        try {
-            if (!cancelling_) cancel_read();
-            if (armed_ && !cancelling_) throw std::runtime_error("no SQE for the cancel");
-            while (armed_) loop_->io().submit_and_reap(wait_forever);
-            loop_->io().forget(fd_);
-        } catch (...) {
-            // The ring failed: the kernel may still write into buffer_. Leak this inbox (a
-            // reference to itself) rather than free memory it may write to.
-            self_ = shared_from_this();
-        }
-    }
-
-    void complete(int /*result*/) noexcept override {
-        armed_ = false;
-        cancelling_ = false;
+    void drain() noexcept override {
         remote_completion* item;
         {
             std::lock_guard lock(mutex_);
             item = std::exchange(head_, nullptr);
             tail_ = nullptr;
+            posted_.store(false, std::memory_order_relaxed);
         }
         while (item != nullptr) {
             remote_completion* next = item->inbox_next_;
-            --outstanding_;
-            item->deliver();
+            item->deliver();  // may free the item
             item = next;
-        }
-        if (outstanding_ > 0 && !closing_) {
-            try {
-                arm();
-            } catch (...) {
-                // The SQ could not be flushed (io_uring_enter failed): the loop throws that error
-                // from its own next enter; with no read armed it cannot sleep here forever.
-            }
         }
     }
 
-private:
+    [[nodiscard]] const io_operation* wakeup_op() const noexcept override { return this; }
+    [[nodiscard]] const io_operation* idle_wakeup_op() const noexcept override {
+        return outstanding_ == 0 && handles_.load(std::memory_order_acquire) == 0 ? this : nullptr;
+    }
+
+    /// The loop is being destroyed (its backend and ready queue still live): no more posts are
+    /// accepted, queued items are discarded, and the read, if in flight, is cancelled and its
+    /// completion awaited, so the kernel is done with `buffer_`; then the backend forgets the fd.
+    void close() noexcept {
+        remote_completion* item;
+        {
+            std::lock_guard lock(mutex_);
+            ended_ = true;
+            item = std::exchange(head_, nullptr);
+            tail_ = nullptr;
+        }
+        while (item != nullptr) std::exchange(item, item->inbox_next_)->discard();
+        loop_->set_wakeup(nullptr);
+        closing_ = true;
+        try {
+            if (armed_) loop_->io().cancel(*this);  // may complete us inline
+            while (armed_) loop_->io().submit_and_reap(wait_forever);
+            loop_->io().forget(fd_);
+        } catch (...) {
+            // The backend failed: the kernel may still write into buffer_. Leak this inbox (a
+            // reference to itself) rather than free memory it may write to.
+            self_ = shared_from_this();
+        }
+    }
+
+    /// The read ended (a post woke the loop, or a spurious end): re-arm; the turn's drain delivers.
+    /// TRICKY: on epoll a read that finds the counter set completes inside submit(), i.e. inside
+    /// arm(), and re-arms from here: one level deeper, bounded because the read resets the counter
+    /// and a poster writes again only after the loop drained. A hard error (which a read of our own
+    /// eventfd cannot give; epoll_ctl's ENOMEM could) is not retried, or it would recurse forever:
+    /// the loop then no longer wakes for posts and reports a deadlock instead of hanging when it
+    /// has nothing else to do.
+    void complete(int result) noexcept override {
+        armed_ = false;
+        if (closing_ || (result < 0 && result != -ECANCELED && result != -EINTR && result != -EAGAIN)) return;
+        try {
+            arm();
+        } catch (...) {
+            // The submission failed (io_uring_enter could not flush the SQ): the loop throws that
+            // error from its own next enter.
+        }
+    }
+
     void arm() {
+        if (armed_) return;
         armed_ = true;
         try {
             loop_->io().submit(*this);
@@ -172,15 +210,7 @@ private:
         }
     }
 
-    void cancel_read() noexcept {
-        cancelling_ = true;
-        try {
-            loop_->io().cancel(*this);  // may complete us inline (a read not in the kernel yet)
-        } catch (...) {
-            cancelling_ = false;  // no SQE for the cancel: the read stays armed, retried next time
-        }
-    }
-
+private:
     void signal() const noexcept {
         const std::uint64_t one = 1;
         // Blocking eventfd: write(2) fails only with EINTR here (the counter cannot reach 2^64-2).
@@ -190,18 +220,39 @@ private:
 
     // Loop thread only.
     event_loop* loop_;
-    std::size_t outstanding_ = 0;  // expected items not yet delivered nor withdrawn
-    bool armed_ = false;           // the read is in the ring (submitted or waiting for a slot)
-    bool cancelling_ = false;      // an ASYNC_CANCEL targets it
+    std::size_t outstanding_ = 0;  // jobs expected and not yet delivered nor withdrawn
+    bool armed_ = false;           // the read is submitted and has not completed
     bool closing_ = false;
     std::uint64_t buffer_ = 0;  // written by the kernel only
     std::shared_ptr<remote_inbox> self_;
 
-    // Shared with the workers.
+    // Shared with other threads.
     const int fd_;
+    std::atomic<std::size_t> handles_{0};  // live loop_handles
     std::mutex mutex_;
     remote_completion* head_ = nullptr;
     remote_completion* tail_ = nullptr;
+    bool ended_ = false;
 };
+
+/// Owns the loop's inbox in the loop's service registry; closes it when the loop is destroyed.
+/// Services created later (the thread pool's) are destroyed before it, so their shutdown can
+/// still post here.
+class remote_inbox_service final : public loop_service {
+public:
+    explicit remote_inbox_service(event_loop& loop) : inbox_(std::make_shared<remote_inbox>(loop)) {
+        inbox_->arm();
+        loop.set_wakeup(inbox_.get());
+    }
+    remote_inbox_service(const remote_inbox_service&) = delete;
+    remote_inbox_service& operator=(const remote_inbox_service&) = delete;
+    ~remote_inbox_service() override { inbox_->close(); }
+
+    std::shared_ptr<remote_inbox> inbox_;
+};
+
+inline const std::shared_ptr<remote_inbox>& remote_inbox::of(event_loop& loop) {
+    return loop.use_service<remote_inbox_service>().inbox_;
+}
 
 }  // namespace sluice::detail

@@ -94,6 +94,8 @@ public:
     }
 
     outcome<T>& result_slot() noexcept { return this->outcome_; }
+    /// The loop the root was started on (set by start(), then constant).
+    [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }
     join_waiter*& joiner() noexcept { return joiner_; }
     /// The join_handle was dropped: the root frees itself when it finishes.
     void detach() noexcept { detached_ = true; }

@@ -4,11 +4,11 @@
 // inbox and its lazily created default pool.
 //
 // Life of a job (`thread_job`, living in the awaiting coroutine's frame):
-//   await_suspend (loop):  inbox.expect() (arms the eventfd read), pool.enqueue()      -> queued
+//   await_suspend (loop):  inbox.expect() (the loop now waits for it), pool.enqueue() -> queued
 //   a worker pops it:                                                                 -> running
 //   the worker runs the callable, stores the outcome in the frame                     -> finished
-//   the worker posts it to the loop's inbox; the loop drains the inbox, deliver() schedules the
-//   waiter, await_resume (loop) returns the value or rethrows the exception.
+//   the worker posts it to the loop's inbox; the loop drains the inbox, deliver() withdraws the
+//   expectation and schedules the waiter, await_resume (loop) returns the value or rethrows.
 // Synchronisation: the queue links and the queued -> running step are guarded by the pool's mutex;
 // running -> finished is an atomic store; the outcome travels to the loop under the inbox's mutex.
 // Every coroutine is resumed on its loop thread, through the ready queue.
@@ -133,7 +133,7 @@ public:
             pool_job* next = abandoned->queue_next_;
             abandoned->fail(std::make_exception_ptr(pool_shutdown_error()));
             remote_inbox& inbox = *abandoned->inbox_;
-            inbox.post(*abandoned);
+            (void)inbox.post(*abandoned);  // false only once the loop has ended: then nobody waits
             abandoned = next;
         }
         for (std::thread& worker : workers_) {
@@ -158,7 +158,7 @@ private:
             job->state_.store(job_state::finished, std::memory_order_relaxed);
             // After post() the job belongs to its loop again (its frame may be gone at once).
             remote_inbox& inbox = *job->inbox_;
-            inbox.post(*job);
+            (void)inbox.post(*job);  // false only once the loop has ended: then nobody waits
         }
     }
 
@@ -177,20 +177,20 @@ private:
     std::vector<std::thread> workers_;  // touched by the owner's thread only
 };
 
-/// The per-loop service: the loop's inbox and its default pool (created on first to_thread).
+/// The per-loop service: the loop's default pool (created on first to_thread). Jobs hand their
+/// results back through the loop's remote_inbox.
 class pool_service final : public loop_service {
 public:
     explicit pool_service(event_loop& loop)
-        : inbox_(std::make_shared<remote_inbox>(loop)), default_threads_(loop.options().worker_threads) {}
+        : inbox_(remote_inbox::of(loop)), default_threads_(loop.options().worker_threads) {}
     pool_service(const pool_service&) = delete;
     pool_service& operator=(const pool_service&) = delete;
 
-    /// Runs while the loop is destroyed. After a normal run() nothing is outstanding; otherwise
-    /// the default pool's queued jobs fail, its running ones are waited for, and the inbox's read
-    /// is cancelled and reaped.
+    /// Runs while the loop is destroyed, before its inbox is closed. After a normal run() nothing
+    /// is outstanding; otherwise the default pool's queued jobs fail and its running ones are
+    /// waited for.
     ~pool_service() override {
         if (default_pool_) default_pool_->shutdown();
-        inbox_->close();
     }
 
     [[nodiscard]] const std::shared_ptr<remote_inbox>& inbox() const noexcept { return inbox_; }
@@ -266,12 +266,7 @@ public:
         loop_ = &event_loop::current();
         inbox_ = pool_service::of(*loop_).inbox();
         if (!enter(waiter)) return false;  // a pending cancel: delivered now, the job never exists
-        try {
-            inbox_->expect();
-        } catch (...) {
-            finish_completed();
-            throw;
-        }
+        inbox_->expect();
         bool queued = false;
         try {
             queued = pool_->enqueue(*this);
@@ -309,6 +304,7 @@ public:
     void fail(std::exception_ptr error) noexcept override { outcome_.set_error(std::move(error)); }
 
     void deliver() noexcept override {
+        inbox_->withdraw();
         if (abandoned_) {
             finish_cancelled();
         } else {

@@ -93,8 +93,9 @@ inline void prepare_sqe(io_uring_sqe& sqe, const io_request& r) noexcept {
 
 class uring_backend final : public io_backend {
 public:
-    /// The CQ size actually requested: the smallest that gives a budget of at least one op (a CQ of
-    /// 2, which the kernel accepts, would give none: every op would wait for a slot forever), and
+    /// The CQ size actually requested: at least one that gives a budget of two ops (one for the
+    /// loop's wake-up read, one for the rest; a CQ of 2, which the kernel accepts, would give none:
+    /// every op would wait for a slot forever), and
     /// never below the SQ size (the kernel refuses that with a bare EINVAL).
     [[nodiscard]] static unsigned completion_entries_for(const ring_options& options) {
         if (options.submission_entries == 0) {
@@ -124,7 +125,7 @@ public:
                 // CQE for liburing's internal wait timeout on kernels without IORING_FEAT_EXT_ARG:
                 // the CQ can never overflow.
                 budget_ = (params.cq_entries - 1) / 2;
-                assert(budget_ >= 1);
+                assert(budget_ >= 2);
                 return;
             }
             error = -rc;
@@ -137,11 +138,16 @@ public:
     [[nodiscard]] backend kind() const noexcept override { return backend::io_uring; }
 
     [[nodiscard]] unsigned setup_flags() const noexcept { return flags_; }
-    /// Ops handed to the kernel (or waiting for a slot) whose CQE has not arrived yet.
-    [[nodiscard]] bool idle() const noexcept override { return in_flight_ == 0 && pending_head_ == nullptr; }
-    /// Something to submit or to reap: the loop's busy turns skip the ring entirely otherwise.
-    [[nodiscard]] bool has_work() const noexcept override {
-        return in_flight_ != 0 || unsubmitted_ != 0 || (pending_head_ != nullptr && in_flight_ < budget_);
+    /// No op handed to the kernel (or waiting for a slot) whose CQE has not arrived yet, apart from
+    /// `background` if it is one of those in the kernel.
+    [[nodiscard]] bool idle(const io_operation* background) const noexcept override {
+        return in_flight_ <= counted(background) && pending_head_ == nullptr;
+    }
+    /// Something to submit or to reap, apart from `background` in the kernel: the loop's busy
+    /// turns skip the ring entirely otherwise.
+    [[nodiscard]] bool has_work(const io_operation* background) const noexcept override {
+        return in_flight_ > counted(background) || unsubmitted_ != 0 ||
+               (pending_head_ != nullptr && in_flight_ < budget_);
     }
     /// Ops the kernel may hold at once (half the CQ, see the constructor).
     [[nodiscard]] unsigned budget() const noexcept { return budget_; }
@@ -204,9 +210,18 @@ public:
     }
 
 private:
-    static constexpr unsigned min_completion_entries = 4;  // budget (4 - 1) / 2 = 1
+    // Budget (8 - 1) / 2 = 3. At least 2 are needed: the loop's wake-up read (detail/remote_inbox.hpp)
+    // stays in the kernel for the loop's whole life and holds one slot; with a budget of 1 every
+    // other op would wait for a slot forever. 8, not 5: the kernel rounds the CQ up to a power of 2.
+    static constexpr unsigned min_completion_entries = 8;
     static constexpr std::uint64_t cancel_tag = 1;  // never a valid io_operation address
     static constexpr unsigned char pending = 1;     // backend_state_: waiting for a CQ slot
+    static constexpr unsigned char issued = 2;      // backend_state_: has an SQE, counted in in_flight_
+
+    /// 1 if `op` is one of the in_flight_ ops, else 0.
+    static unsigned counted(const io_operation* op) noexcept {
+        return op != nullptr && op->backend_state_ == issued ? 1 : 0;
+    }
 
     io_uring_sqe* take_sqe() {
         io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -225,6 +240,7 @@ private:
         io_uring_sqe* sqe = take_sqe();
         prepare_sqe(*sqe, op.request);
         io_uring_sqe_set_data(sqe, &op);
+        op.backend_state_ = issued;
         ++in_flight_;
     }
 
@@ -238,7 +254,9 @@ private:
             if (data == LIBURING_UDATA_TIMEOUT) continue;  // liburing's own wait timeout (old kernels)
             --in_flight_;
             if (data == cancel_tag) continue;
-            reinterpret_cast<io_operation*>(data)->complete(cqe->res);
+            auto* op = reinterpret_cast<io_operation*>(data);
+            op->backend_state_ = 0;
+            op->complete(cqe->res);
         }
         io_uring_cq_advance(&ring_, seen);
     }
