@@ -761,3 +761,110 @@ SLUICE_TEST_CASE("a failing child whose handle was dropped is reported by the gr
     CHECK(failure_id(outcome.error()) == 8);
     audit.check();
 }
+
+// --- task_group::cancel ------------------------------------------------------------------------------
+
+namespace {
+sluice::task<void> sleep_hour_logged(std::vector<std::string>& log, std::string name) {
+    try {
+        co_await sluice::sleep_for(std::chrono::hours(1));
+    } catch (const sluice::cancelled_error&) {
+        log.push_back(name + " cancelled");
+        throw;
+    }
+}
+sluice::task<void> one_yield() { co_await sluice::yield(); }
+}  // namespace
+
+SLUICE_TEST_CASE("task_group::cancel from the body cancels every child and the body and the scope ends normally",
+                 "[task_group][cancel]") {
+    std::vector<std::string> log;
+    co_await task_group::scope([&log](task_group& g) -> task<void> {
+        g.spawn(sleep_hour_logged(log, "a"));
+        g.spawn(sleep_hour_logged(log, "b"));
+        co_await sluice::yield();
+        g.cancel();
+        co_await sleep_hour_logged(log, "body");
+    });
+    std::sort(log.begin(), log.end());
+    CHECK(log == std::vector<std::string>{"a cancelled", "b cancelled", "body cancelled"});
+    co_await sluice::sleep_for(std::chrono::milliseconds(1));  // nothing leaked into this task
+}
+
+SLUICE_TEST_CASE("task_group::cancel from a child ends the whole group", "[task_group][cancel]") {
+    std::vector<std::string> log;
+    co_await task_group::scope([&log](task_group& g) -> task<void> {
+        g.spawn(sleep_hour_logged(log, "sibling"));
+        g.spawn([&g]() -> task<void> {
+            co_await sluice::yield();
+            g.cancel();
+        });
+        co_await sleep_hour_logged(log, "body");
+    });
+    std::sort(log.begin(), log.end());
+    CHECK(log == std::vector<std::string>{"body cancelled", "sibling cancelled"});
+}
+
+SLUICE_TEST_CASE("spawning into a cancelled group is a std::logic_error and a child not started never runs",
+                 "[task_group][cancel]") {
+    bool rejected = false;
+    bool ran = false;
+    co_await task_group::scope([&](task_group& g) -> task<void> {
+        g.spawn([&ran]() -> task<void> {
+            ran = true;
+            co_return;
+        });
+        g.cancel();  // before the child's first turn
+        try {
+            g.spawn(one_yield());
+        } catch (const std::logic_error&) {
+            rejected = true;
+        }
+        co_return;
+    });
+    CHECK(rejected);
+    CHECK_FALSE(ran);
+}
+
+SLUICE_TEST_CASE("after task_group::cancel a failure during the cleanup is still reported", "[task_group][cancel]") {
+    std::string what;
+    try {
+        co_await task_group::scope([](task_group& g) -> task<void> {
+            g.spawn([]() -> task<void> {
+                try {
+                    co_await sluice::sleep_for(std::chrono::hours(1));
+                } catch (const sluice::cancelled_error&) {
+                    throw std::runtime_error("cleanup failed");
+                }
+            });
+            co_await sluice::yield();
+            g.cancel();
+            co_return;
+        });
+    } catch (const std::runtime_error& error) {
+        what = error.what();
+    }
+    CHECK(what == "cleanup failed");
+}
+
+SLUICE_TEST_CASE("task_group::cancel with a non-void body: its value if it returned one, else cancelled_error",
+                 "[task_group][cancel]") {
+    const int value = co_await task_group::scope([](task_group& g) -> task<int> {
+        g.spawn(one_yield());
+        g.cancel();
+        co_return 5;  // returned before any suspension: the value stands
+    });
+    CHECK(value == 5);
+    bool cancelled = false;
+    try {
+        (void)co_await task_group::scope([](task_group& g) -> task<int> {
+            g.cancel();
+            co_await sluice::yield();
+            co_return 6;
+        });
+    } catch (const sluice::cancelled_error&) {
+        cancelled = true;
+    }
+    CHECK(cancelled);
+    co_await sluice::yield();  // and nothing is pending for this task
+}

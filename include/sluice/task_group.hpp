@@ -21,6 +21,8 @@
 ///   failure(s) are thrown and that cancel stays pending, delivered at the awaiter's next real
 ///   suspension. The cancels the group sends its own members never leak into the awaiter.
 /// - A cancel already pending when the scope is awaited: the body never runs, `cancelled_error`.
+/// - `g.cancel()` cancels the body and every child from inside (trio's nursery cancel scope); the
+///   scope then ends normally once they all finished (see `cancel()` for non-void bodies).
 ///
 /// Lifetime: the body callable is moved into the scope's frame and lives until the scope task is
 /// destroyed; what its captures refer to (with `[&]`, the awaiting frame) must outlive the scope,
@@ -95,6 +97,16 @@ public:
         return child_handle<T>(core_.spawn_child(std::move(child)), std::move(inbox));
     }
 
+    /// Cancels the body and every child (trio's `nursery.cancel_scope.cancel()`): each gets
+    /// `cancelled_error` at its next real suspension (a child not started yet never runs); the
+    /// scope still ends only once all of them finished. Those cancellations are the group's own:
+    /// the scope then returns normally (a void body), or the body's value if it returned one; a
+    /// non-void body that ended cancelled has no value to return, and the scope rethrows its
+    /// `cancelled_error` (the awaiting task itself has nothing pending). Failures still win
+    /// (rethrown as usual). Spawning afterwards is a std::logic_error. Callable from the body or a
+    /// child; no effect once the group finished.
+    void cancel() noexcept { core_.cancel_from_inside(); }
+
     /// Starts the task `fn(args...)` as a member, `fn` and `args` decay-copied into the child's
     /// frame (see sluice::spawn(fn, args...)): safe with a capturing lambda.
     template <class Fn, class... Args>
@@ -120,7 +132,15 @@ private:
         if (failures.size() == 1) std::rethrow_exception(failures.front());
         if (failures.size() > 1) throw exception_group(failures);
         group.core_.throw_if_cancelled_from_outside();
-        co_return body_task.handle().promise().result_slot().take();
+        auto& body_result = body_task.handle().promise().result_slot();
+        if constexpr (std::is_void_v<R>) {
+            // cancel() from inside: the body's cancelled_error is the group's own, consumed here.
+            if (group.core_.cancelled_from_inside() && body_result.has_error() &&
+                detail::is_cancelled_error(body_result.error())) {
+                co_return;
+            }
+        }
+        co_return body_result.take();
     }
 
     detail::group_core core_;

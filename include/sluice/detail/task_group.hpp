@@ -35,20 +35,10 @@
 #include "cancellation.hpp"
 #include "event_loop.hpp"
 #include "frame_allocator.hpp"
+#include "is_cancelled.hpp"
 #include "spawn.hpp"
 
 namespace sluice::detail {
-
-/// True when `error` is a cancellation, which is never a failure of a group member.
-[[nodiscard]] inline bool is_cancelled_error(const std::exception_ptr& error) noexcept {
-    try {
-        std::rethrow_exception(error);
-    } catch (const cancelled_error&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
 
 /// exception_group's what(): how many, and the first one's message.
 [[nodiscard]] inline std::string describe_failures(const std::vector<std::exception_ptr>& failures) {
@@ -107,6 +97,16 @@ public:
 
     /// Every non-cancellation exception of a member, in order of occurrence, each object once.
     [[nodiscard]] const std::vector<std::exception_ptr>& failures() const noexcept { return failures_; }
+
+    /// task_group::cancel(): cancels the body and every child from inside; later spawns are a
+    /// logic_error. No effect once the group has finished.
+    void cancel_from_inside() noexcept {
+        if (phase_ == phase::finished) return;
+        cancelled_from_inside_ = true;
+        phase_ = phase::aborting;
+        cancel_members();
+    }
+    [[nodiscard]] bool cancelled_from_inside() const noexcept { return cancelled_from_inside_; }
 
     /// After the scope: if the awaiting task was cancelled while the scope ran (and no failure
     /// outranks that), the request is delivered now, as cancelled_error, and so consumed.
@@ -242,6 +242,7 @@ private:
     bool body_done_ = false;
     bool body_running_inline_ = false;
     bool cancelled_from_outside_ = false;
+    bool cancelled_from_inside_ = false;
 };
 
 /// The scope's awaiter: starts the body, is the body's finish listener, and ends the wait when the
