@@ -24,14 +24,21 @@
 // and then closes its socket. A client that fails (reset, ...) ends its handler only: the error is
 // reported and the server goes on.
 //
-// Usage: echo_server [-h] [--port P] [--host ADDRESS] [--once N]
+// Graceful shutdown (asyncio: loop.add_signal_handler + server.close + wait_for): SIGINT or SIGTERM
+// stops accepting (the listener is closed: new clients are refused), gives the connections still
+// open a grace period to finish, then cancels the rest (their sockets are closed) and exits 0.
+//
+// Usage: echo_server [-h] [--port P] [--host ADDRESS] [--once N] [--grace S]
 //   --port P      port to listen on (default 8888; 0 picks a free port, printed on the first line)
 //   --host ADDR   numeric address to listen on (default 127.0.0.1)
 //   --once N      stop accepting after N clients, exit once they have all been served (for tests)
+//   --grace S     on SIGINT/SIGTERM, seconds open connections may still run (default 5)
 
 #include <sluice/sluice.hpp>
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -41,6 +48,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "support/listen_arguments.hpp"
@@ -51,18 +60,22 @@ struct options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8888;
     long long once = 0;  // 0: serve forever
+    long long grace = 5;  // seconds
 };
 
 constexpr const char* help =
-    "usage: echo_server [-h] [--port P] [--host ADDRESS] [--once N]\n"
+    "usage: echo_server [-h] [--port P] [--host ADDRESS] [--once N] [--grace S]\n"
     "  -h, --help    show this help and exit\n"
     "  --port P      port to listen on, 0..65535 (default 8888; 0 picks a free port)\n"
     "  --host ADDR   numeric address to listen on (default 127.0.0.1)\n"
-    "  --once N      exit after N clients have been served (N >= 1)\n";
+    "  --once N      exit after N clients have been served (N >= 1)\n"
+    "  --grace S     on SIGINT/SIGTERM, seconds open connections may still run, 0..3600 (default 5)\n";
 
 void parse_word(args::command_line& line, options& opts) {
     if (line.is("", "--once")) {
         opts.once = line.integer(1, 1'000'000'000);
+    } else if (line.is("", "--grace")) {
+        opts.grace = line.integer(0, 3600);
     } else if (!args::listen_address(line, opts.host, opts.port)) {
         line.unrecognized();
     }
@@ -90,6 +103,7 @@ sluice::task<> handle_echo(sluice::tcp_stream stream) {
             co_await stream.write_all(std::span<const std::byte>(buffer.data(), n));
         }
     } catch (const sluice::cancelled_error&) {
+        say("Cancelled " + address);
         throw;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "echo_server: %s: %s\n", address.c_str(), e.what());
@@ -98,14 +112,48 @@ sluice::task<> handle_echo(sluice::tcp_stream stream) {
     say("Closed " + address);
 }
 
+/// The connections still open: counted so that a shutdown can wait for them to end.
+struct connections {
+    long long open = 0;
+    sluice::event none_open;
+};
+
+sluice::task<> handle_counted(sluice::tcp_stream stream, connections& live) {
+    ++live.open;
+    live.none_open.clear();
+    try {
+        co_await handle_echo(std::move(stream));
+    } catch (...) {
+        if (--live.open == 0) live.none_open.set();
+        throw;
+    }
+    if (--live.open == 0) live.none_open.set();
+}
+
 sluice::task<> serve(options opts) {
     sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint(opts.host, opts.port), 1024);
     say("Serving on " + listener.local_endpoint().to_string());
+    connections live;
+    live.none_open.set();
     co_await sluice::task_group::scope([&](sluice::task_group& group) -> sluice::task<> {
-        for (long long accepted = 0; opts.once == 0 || accepted < opts.once; ++accepted) {
-            group.spawn(handle_echo(co_await listener.accept()));
+        auto accept_clients = [&]() -> sluice::task<> {
+            for (long long accepted = 0; opts.once == 0 || accepted < opts.once; ++accepted) {
+                group.spawn(handle_counted(co_await listener.accept(), live));
+            }
+        };
+        // Whichever ends first: the accept loop (--once N reached) or a signal, which cancels the
+        // accept loop (and its pending accept) before the race returns.
+        auto first = co_await sluice::race(accept_clients(), sluice::signal(SIGINT, SIGTERM));
+        listener.close();  // no more clients: new connections are refused from here on
+        if (first.index() == 0) co_return;  // --once: the scope waits for the handlers still running
+        const int number = std::get<1>(first);
+        say(std::string("Shutting down on ") + (number == SIGINT ? "SIGINT" : "SIGTERM") + ": " +
+            std::to_string(live.open) + " connection(s) open, grace period " + std::to_string(opts.grace) + " s");
+        const auto finished = co_await sluice::move_on_after(std::chrono::seconds(opts.grace), live.none_open.wait());
+        if (!finished) {
+            say("Grace period over: closing " + std::to_string(live.open) + " connection(s)");
+            group.cancel();  // the handlers still running get cancelled_error; their sockets close
         }
-        listener.close();  // no more clients; the scope waits for the handlers still running
     });
 }
 

@@ -13,10 +13,13 @@
 // running -> finished is an atomic store; the outcome travels to the loop under the inbox's mutex.
 // Every coroutine is resumed on its loop thread, through the ready queue.
 
+#include <pthread.h>
+
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <condition_variable>
+#include <csignal>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -144,6 +147,11 @@ public:
 
 private:
     void work() noexcept {
+        // Signals are for the loops' threads (sluice::signal blocks them there and reads them
+        // from a signalfd): a worker must never be the thread a process-directed signal picks.
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, nullptr);
         for (;;) {
             pool_job* job;
             {
