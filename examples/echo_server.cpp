@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "support/listen_arguments.hpp"
+#include "support/open_connections.hpp"
 
 namespace {
 
@@ -112,33 +113,14 @@ sluice::task<> handle_echo(sluice::tcp_stream stream) {
     say("Closed " + address);
 }
 
-/// The connections still open: counted so that a shutdown can wait for them to end.
-struct connections {
-    long long open = 0;
-    sluice::event none_open;
-};
-
-sluice::task<> handle_counted(sluice::tcp_stream stream, connections& live) {
-    ++live.open;
-    live.none_open.clear();
-    try {
-        co_await handle_echo(std::move(stream));
-    } catch (...) {
-        if (--live.open == 0) live.none_open.set();
-        throw;
-    }
-    if (--live.open == 0) live.none_open.set();
-}
-
 sluice::task<> serve(options opts) {
     sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint(opts.host, opts.port), 1024);
     say("Serving on " + listener.local_endpoint().to_string());
-    connections live;
-    live.none_open.set();
+    support::open_connections live;
     co_await sluice::task_group::scope([&](sluice::task_group& group) -> sluice::task<> {
         auto accept_clients = [&]() -> sluice::task<> {
             for (long long accepted = 0; opts.once == 0 || accepted < opts.once; ++accepted) {
-                group.spawn(handle_counted(co_await listener.accept(), live));
+                group.spawn(live.serve(handle_echo(co_await listener.accept())));
             }
         };
         // Whichever ends first: the accept loop (--once N reached) or a signal, which cancels the
@@ -148,10 +130,10 @@ sluice::task<> serve(options opts) {
         if (first.index() == 0) co_return;  // --once: the scope waits for the handlers still running
         const int number = std::get<1>(first);
         say(std::string("Shutting down on ") + (number == SIGINT ? "SIGINT" : "SIGTERM") + ": " +
-            std::to_string(live.open) + " connection(s) open, grace period " + std::to_string(opts.grace) + " s");
-        const auto finished = co_await sluice::move_on_after(std::chrono::seconds(opts.grace), live.none_open.wait());
+            std::to_string(live.count()) + " connection(s) open, grace period " + std::to_string(opts.grace) + " s");
+        const auto finished = co_await sluice::move_on_after(std::chrono::seconds(opts.grace), live.all_closed());
         if (!finished) {
-            say("Grace period over: closing " + std::to_string(live.open) + " connection(s)");
+            say("Grace period over: closing " + std::to_string(live.count()) + " connection(s)");
             group.cancel();  // the handlers still running get cancelled_error; their sockets close
         }
     });

@@ -31,9 +31,12 @@
 // The client downloads with at most -m requests in flight (a semaphore) and takes results through
 // as_completed; each flag is saved with sluice::write_file into -d DIR, or else into a temporary
 // directory that flags creates and removes at exit (it says which at the start).
+// SIGINT/SIGTERM (Ctrl-C) stops gracefully: the downloads in flight are cancelled (and awaited), the
+// report shows what was done, the server stops accepting, gives the connections it is still
+// serving --grace seconds, cancels the rest, and flags exits 0.
 //
 // Usage: flags [-h] [-m N] [-l N] [-s plain|delay|error] [-v] [-a | -e] [-d DIR] [--port N]
-//              [--scale X] [--seed N] [--check] [CC ...]
+//              [--scale X] [--seed N] [--grace S] [--check] [CC ...]
 
 #include <sluice/sluice.hpp>
 
@@ -46,6 +49,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -56,9 +60,11 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <variant>
 #include <vector>
 
 #include "support/arguments.hpp"
+#include "support/open_connections.hpp"
 
 namespace {
 
@@ -78,6 +84,7 @@ struct options {
     bool check = false;
     std::filesystem::path dir;
     std::uint16_t port = 0;
+    long long grace = 5;  // seconds the server's open connections get on SIGINT/SIGTERM
     double scale = 1.0;
     unsigned long long seed = 444;
     std::vector<std::string> codes;
@@ -127,6 +134,8 @@ struct server_state {
     mode m;
     double scale;
     std::mt19937_64 rng;
+    std::chrono::seconds grace{5};
+    sluice::event stop;  // set: stop accepting, then shut down gracefully
 };
 
 sluice::task<> serve_one(sluice::tcp_stream stream, server_state& state) {
@@ -162,11 +171,20 @@ sluice::task<> serve_one(sluice::tcp_stream stream, server_state& state) {
     }
 }
 
+/// Serves until `state.stop` is set, then stops accepting, gives the open connections
+/// `state.grace` to finish, and cancels the rest.
 sluice::task<> serve(sluice::tcp_listener& listener, server_state& state) {
-    for (;;) {
-        sluice::tcp_stream stream = co_await listener.accept();
-        sluice::spawn(serve_one(std::move(stream), state)).detach();
-    }
+    support::open_connections open;
+    co_await sluice::task_group::scope([&](sluice::task_group& connections) -> sluice::task<> {
+        auto accept_loop = [&]() -> sluice::task<> {
+            for (;;) connections.spawn(open.serve(serve_one(co_await listener.accept(), state)));
+        };
+        (void)co_await sluice::race(accept_loop(), state.stop.wait());
+        if (!co_await sluice::move_on_after(state.grace, open.all_closed())) {
+            std::fprintf(stderr, "server: grace period over, closing %lld connection(s)\n", open.count());
+            connections.cancel();
+        }
+    });
 }
 
 // ---- the client -------------------------------------------------------------------------------
@@ -213,8 +231,8 @@ void progress(std::size_t done, std::size_t total) {
     std::fflush(stdout);
 }
 
-// The listener and the server's state live in main(): `run` drains the detached connection
-// handlers after this task returned, and they still use them.
+// The listener and the server's state live in main(), so they outlive every coroutine that uses
+// them (the server task ends before this one returns).
 sluice::task<int> main_task(const options& opts, const std::vector<std::string>& cc_list,
                             sluice::tcp_listener& listener, server_state& state) {
     const char* labels[] = {"LOCAL", "DELAY", "ERROR"};
@@ -254,24 +272,34 @@ sluice::task<int> main_task(const options& opts, const std::vector<std::string>&
     std::size_t counter[3] = {0, 0, 0};
     std::size_t done = 0;
     if (bar) progress(0, cc_list.size());
-    for (auto coro : sluice::as_completed(std::move(to_do))) {
-        status result = status::error;
-        try {
-            result = co_await coro;
-        } catch (const sluice::cancelled_error&) {
-            throw;
-        } catch (const std::exception& e) {
-            if (opts.verbose) std::printf("%s\n", e.what());
+    // The downloads race a signal: SIGINT/SIGTERM cancels those in flight (as_completed's consumer
+    // stops: they are cancelled and awaited) and the report shows what was done.
+    auto download_all = [&]() -> sluice::task<> {
+        for (auto coro : sluice::as_completed(std::move(to_do))) {
+            status result = status::error;
+            try {
+                result = co_await coro;
+            } catch (const sluice::cancelled_error&) {
+                throw;
+            } catch (const std::exception& e) {
+                if (opts.verbose) std::printf("%s\n", e.what());
+            }
+            ++counter[static_cast<int>(result)];
+            ++done;
+            if (bar) progress(done, cc_list.size());
         }
-        ++counter[static_cast<int>(result)];
-        ++done;
-        if (bar) progress(done, cc_list.size());
-    }
+    };
+    const auto first = co_await sluice::race(download_all(), sluice::signal(SIGINT, SIGTERM));
+    const bool interrupted = first.index() == 1;
     if (bar) std::printf("\n");
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    if (interrupted) {
+        std::printf("Interrupted by %s: %zu of %zu done, the downloads in flight were cancelled.\n",
+                    std::get<1>(first) == SIGINT ? "SIGINT" : "SIGTERM", done, cc_list.size());
+    }
 
     int rc = 0;
-    if (opts.check) {
+    if (opts.check && !interrupted) {
         // Read every saved flag back (through io_uring) and compare it with what the server sends.
         std::size_t checked = 0;
         std::size_t bad = 0;
@@ -302,14 +330,14 @@ sluice::task<int> main_task(const options& opts, const std::vector<std::string>&
     std::printf("%zu not found.\n", counter[1]);
     std::printf("%zu error%s.\n", counter[2], counter[2] == 1 ? "" : "s");
     std::printf("Elapsed time: %.2fs\n", elapsed.count());
-    server_task.cancel();
+    state.stop.set();  // the server stops accepting and shuts down gracefully
     co_await server_task.as_result();  // its accept is over before the listener closes
     co_return rc;
 }
 
 constexpr const char* help =
     "usage: flags [-h] [-m N] [-l N] [-s plain|delay|error] [-v] [-a | -e] [-d DIR] [--port N]\n"
-    "             [--scale X] [--seed N] [--check] [CC ...]\n"
+    "             [--scale X] [--seed N] [--grace S] [--check] [CC ...]\n"
     "Downloads flags from an in-process HTTP server, at most N at a time (Fluent Python's flags2).\n"
     "  CC                 country code AA..ZZ, or one letter A..Z for all 26 codes it starts\n"
     "                     (default, and -a/--all: the 20 most populous countries)\n"
@@ -323,6 +351,8 @@ constexpr const char* help =
     "  --port N           server port (default 0: any free port)\n"
     "  --scale X          multiply the server's delays by X >= 0 (default 1)\n"
     "  --seed N           seed of the server's delays (default 444)\n"
+    "  --grace S          on SIGINT/SIGTERM, seconds the server's open connections may still run,\n"
+    "                     0..3600 (default 5)\n"
     "  --check            read the saved flags back and compare them with the served bytes\n";
 
 /// One word of the command line into `opts` (see examples/support/arguments.hpp).
@@ -352,6 +382,8 @@ void parse_word(args::command_line& line, options& opts) {
         opts.dir = dir;
     } else if (line.is("", "--port")) {
         opts.port = static_cast<std::uint16_t>(line.integer(0, 65535));
+    } else if (line.is("", "--grace")) {
+        opts.grace = line.integer(0, 3600);
     } else if (line.is("", "--seed")) {
         opts.seed = static_cast<unsigned long long>(line.integer(0, 0x7fffffffffffffffLL));
     } else if (line.is("", "--scale")) {
@@ -436,7 +468,7 @@ int main(int argc, char** argv) {
             std::filesystem::create_directories(opts.dir);
             std::printf("Saving to %s\n", opts.dir.c_str());
         }
-        server_state state{opts.server, opts.scale, std::mt19937_64(opts.seed)};
+        server_state state{opts.server, opts.scale, std::mt19937_64(opts.seed), std::chrono::seconds(opts.grace), {}};
         sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint("127.0.0.1", opts.port), 1024);
         return sluice::run(main_task(opts, cc_list, listener, state));
     } catch (const std::exception& e) {
