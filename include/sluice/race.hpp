@@ -39,7 +39,7 @@ namespace detail {
 template <class Source>
 task<std::pair<std::size_t, result<typename bounded_engine<Source>::value_type>>> first_finished(Source source,
                                                                                                    std::size_t count) {
-    engine_handle<Source> engine(std::forward<Source>(source), engine_options{count, count, false, false});
+    engine_handle<Source> engine(std::forward<Source>(source), engine_options{.limit = count, .window = count});
     std::optional<typename bounded_engine<Source>::delivery> first;
     std::exception_ptr error;
     try {
