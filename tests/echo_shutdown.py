@@ -20,20 +20,10 @@ import sys
 import threading
 import time
 
+from echo_client import recv_exactly  # the script's directory is on sys.path
+
 TIMEOUT = 30.0
 SIZE = 1 << 20
-
-
-def recv_exactly(sock, size):
-    chunks = []
-    remaining = size
-    while remaining > 0:
-        chunk = sock.recv(min(remaining, 65536))
-        if not chunk:
-            raise RuntimeError(f"end of stream with {remaining} of {size} bytes missing")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
 
 
 class Lines:

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/await_error.hpp"
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
 
@@ -29,16 +30,7 @@ namespace {
 
 sluice::task<void> sleep_an_hour() { co_await sluice::sleep_for(1h); }
 
-/// Awaits `awaitable` in place (a join_handle another thread may still cancel stays where it is).
-template <class Awaitable>
-sluice::task<bool> ends_cancelled(Awaitable& awaitable) {
-    try {
-        co_await std::move(awaitable);
-    } catch (const sluice::cancelled_error&) {
-        co_return true;
-    }
-    co_return false;
-}
+using sluice_test::ends_cancelled;
 
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "support/await_error.hpp"
 #include "support/co_test.hpp"
 
 using namespace std::chrono_literals;
@@ -141,12 +142,7 @@ SLUICE_TEST_CASE("shield: the awaiting task's cancel waits for the shielded oper
     co_await sluice::yield();
     co_await sluice::yield();
     worker.cancel();
-    bool cancelled = false;
-    try {
-        co_await std::move(worker);
-    } catch (const sluice::cancelled_error&) {
-        cancelled = true;
-    }
+    const bool cancelled = co_await sluice_test::ends_cancelled(worker);
     CHECK(cancelled);
     CHECK(log == std::vector<std::string>{"shielded returned 4", "cancelled after"});
 }
@@ -166,12 +162,7 @@ SLUICE_TEST_CASE("shield with a cancel already pending still runs the operation"
     co_await sluice::yield();
     go.set();
     worker.cancel();
-    bool cancelled = false;
-    try {
-        co_await std::move(worker);
-    } catch (const sluice::cancelled_error&) {
-        cancelled = true;
-    }
+    const bool cancelled = co_await sluice_test::ends_cancelled(worker);
     CHECK(cancelled);
     CHECK(log == std::vector<std::string>{"shielded returned 6"});
 }

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/await_error.hpp"
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
 
@@ -76,12 +77,7 @@ SLUICE_TEST_CASE("a task spawned from a callable and cancelled before it starts 
         },
         sluice_test::counted(1));
     handle.cancel();
-    bool cancelled = false;
-    try {
-        co_await std::move(handle);
-    } catch (const sluice::cancelled_error&) {
-        cancelled = true;
-    }
+    const bool cancelled = co_await sluice_test::ends_cancelled(handle);
     CHECK(cancelled);
     CHECK_FALSE(called);
     handle = {};

@@ -122,6 +122,20 @@ task<void> store_into(Awaitable awaitable, outcome<T>& out) {
     }
 }
 
+/// One store_into child per awaitable, each storing into its slot of `outcomes` (a tuple of
+/// outcome<T>, in the awaitables' order): what variadic gather and race run.
+template <class Outcomes, class... Awaitables>
+std::vector<task<void>> store_each_into(Outcomes& outcomes, Awaitables&&... awaitables) {
+    return std::apply(
+        [&](auto&... out) {
+            std::vector<task<void>> all;
+            all.reserve(sizeof...(Awaitables));
+            (all.push_back(store_into(std::forward<Awaitables>(awaitables), out)), ...);
+            return all;
+        },
+        outcomes);
+}
+
 template <class T>
 decltype(auto) take_for_tuple(outcome<T>& out) {
     if constexpr (std::is_void_v<T>) {
@@ -143,14 +157,7 @@ auto gather_variadic(Awaitables... awaitables)
     -> task<std::conditional_t<Collect, std::tuple<result<await_result_t<Awaitables>>...>,
                                std::tuple<gathered_t<await_result_t<Awaitables>>...>>> {
     std::tuple<outcome<await_result_t<Awaitables>>...> outcomes;
-    std::vector<task<void>> children = std::apply(
-        [&](auto&... out) {
-            std::vector<task<void>> all;
-            all.reserve(sizeof...(Awaitables));
-            (all.push_back(store_into(std::forward<Awaitables>(awaitables), out)), ...);
-            return all;
-        },
-        outcomes);
+    std::vector<task<void>> children = store_each_into(outcomes, std::forward<Awaitables>(awaitables)...);
     auto errors = co_await gather_range<true, std::vector<task<void>>&>(
         children, engine_options{.limit = sizeof...(Awaitables), .window = sizeof...(Awaitables), .errors = gather_errors<Collect>});
     if constexpr (Collect) {

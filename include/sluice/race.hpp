@@ -63,14 +63,7 @@ Variant take_alternative(Outcomes& outcomes, std::size_t index, std::index_seque
 template <class... Awaitables>
 task<std::variant<gathered_t<await_result_t<Awaitables>>...>> race_variadic(Awaitables... awaitables) {
     std::tuple<outcome<await_result_t<Awaitables>>...> outcomes;
-    std::vector<task<void>> children = std::apply(
-        [&](auto&... out) {
-            std::vector<task<void>> all;
-            all.reserve(sizeof...(Awaitables));
-            (all.push_back(store_into(std::forward<Awaitables>(awaitables), out)), ...);
-            return all;
-        },
-        outcomes);
+    std::vector<task<void>> children = store_each_into(outcomes, std::forward<Awaitables>(awaitables)...);
     auto [index, winner] = co_await first_finished<std::vector<task<void>>&>(children, sizeof...(Awaitables));
     winner.value();  // the winner's exception, if it failed
     co_return take_alternative<std::variant<gathered_t<await_result_t<Awaitables>>...>>(

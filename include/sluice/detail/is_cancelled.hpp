@@ -1,6 +1,6 @@
 #pragma once
 // Telling a cancellation from a failure, for the constructs that consume their own cancels
-// (task_group, timeout scopes).
+// (task_group, timeout scopes, wait_for).
 
 #include <exception>
 
@@ -8,7 +8,7 @@
 
 namespace sluice::detail {
 
-/// True when `error` is a cancellation, which is never a failure of a group member.
+/// True when `error` is a cancellation (which is never a failure of a group member).
 [[nodiscard]] inline bool is_cancelled_error(const std::exception_ptr& error) noexcept {
     try {
         std::rethrow_exception(error);

@@ -69,11 +69,11 @@ template <class F>
 /// fired, the awaiter is (or is about to be) in the inbox: the waiter then stays suspended until
 /// deliver() runs on the loop thread, the inbox's last touch of it, and only then resumes with
 /// cancelled_error; resuming earlier would free the frame under the inbox.
-class stop_awaiter final : public cancellation_point, public remote_completion {
+class stop_awaiter final : public remote_wait, public remote_completion {
 public:
     explicit stop_awaiter(std::stop_token token) noexcept : token_(std::move(token)) {}
     stop_awaiter(stop_awaiter&& other) noexcept
-        : cancellation_point(), remote_completion(), token_(std::move(other.token_)) {}
+        : remote_wait(), remote_completion(), token_(std::move(other.token_)) {}
 
     [[nodiscard]] bool await_ready() const noexcept { return token_.stop_requested(); }
     template <class Promise>
@@ -93,15 +93,7 @@ public:
         throw_if_cancelled();
     }
 
-    void deliver() noexcept override {
-        inbox_->withdraw();
-        if (abandoned_) {
-            finish_cancelled();
-        } else {
-            finish_completed();
-        }
-        loop_->schedule(waiter_);
-    }
+    void deliver() noexcept override { arrived(*inbox_); }
 
     void cancel_wait() noexcept override {
         callback_.reset();  // waits for a callback running elsewhere; none can start afterwards
@@ -109,9 +101,7 @@ public:
             abandoned_ = true;  // posted: deliver() resumes the waiter with cancelled_error
             return;
         }
-        inbox_->withdraw();
-        finish_cancelled();
-        loop_->schedule(waiter_);
+        withdrawn(*inbox_);
     }
 
 private:
@@ -127,9 +117,7 @@ private:
     std::stop_token token_;
     std::shared_ptr<remote_inbox> inbox_;
     std::optional<std::stop_callback<on_stop>> callback_;
-    event_loop* loop_ = nullptr;
     std::atomic<bool> fired_{false};
-    bool abandoned_ = false;  // loop thread only
 };
 
 }  // namespace sluice::detail

@@ -47,6 +47,7 @@
 #include <system_error>
 #include <utility>
 
+#include "cancellation.hpp"
 #include "event_loop.hpp"
 #include "io_backend.hpp"
 
@@ -254,5 +255,37 @@ public:
 inline const std::shared_ptr<remote_inbox>& remote_inbox::of(event_loop& loop) {
     return loop.use_service<remote_inbox_service>().inbox_;
 }
+
+/// A cancellation point that another thread completes through the loop's inbox (a to_thread job,
+/// until_stopped): expected by the inbox while out, so the loop waits for it.
+///
+/// TRICKY: once the other thread may post the item, a cancel is only remembered (abandoned_): the
+/// waiter resumes, with cancelled_error, from arrived() on the loop thread, the inbox's last touch
+/// of the item; resuming it earlier would free the frame the item lives in under the poster.
+class remote_wait : public cancellation_point {
+protected:
+    remote_wait() = default;
+    ~remote_wait() = default;
+
+    /// Loop thread, from deliver(): the item arrived; resume the waiter (cancelled if abandoned).
+    void arrived(remote_inbox& inbox) noexcept {
+        inbox.withdraw();
+        if (abandoned_) {
+            finish_cancelled();
+        } else {
+            finish_completed();
+        }
+        loop_->schedule(waiter_);
+    }
+    /// Loop thread, from cancel_wait(): the item will never be posted; resume the waiter cancelled.
+    void withdrawn(remote_inbox& inbox) noexcept {
+        inbox.withdraw();
+        finish_cancelled();
+        loop_->schedule(waiter_);
+    }
+
+    event_loop* loop_ = nullptr;  // set before the item can be posted
+    bool abandoned_ = false;      // loop thread only
+};
 
 }  // namespace sluice::detail

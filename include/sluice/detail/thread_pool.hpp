@@ -253,7 +253,7 @@ using job_result_t = std::conditional_t<std::is_lvalue_reference_v<std::invoke_r
 /// marks the job abandoned. The inbox's mutex orders the worker's writes before the loop's reads.
 /// This is why wait_for around a running job raises timeout_error only once the job has finished.
 template <class Fn, class... Args>
-class thread_job final : public cancellation_point, public pool_job {
+class thread_job final : public remote_wait, public pool_job {
 public:
     using result_type = job_result_t<Fn, Args...>;
 
@@ -263,7 +263,7 @@ public:
     /// Only before it is awaited (wait_for and the combinators move awaitables into their frames).
     thread_job(thread_job&& other) noexcept(std::is_nothrow_move_constructible_v<Fn> &&
                                             (std::is_nothrow_move_constructible_v<Args> && ...))
-        : cancellation_point(), pool_job(), pool_(std::move(other.pool_)), fn_(std::move(other.fn_)),
+        : remote_wait(), pool_job(), pool_(std::move(other.pool_)), fn_(std::move(other.fn_)),
           args_(std::move(other.args_)) {}
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
@@ -311,22 +311,12 @@ public:
     }
     void fail(std::exception_ptr error) noexcept override { outcome_.set_error(std::move(error)); }
 
-    void deliver() noexcept override {
-        inbox_->withdraw();
-        if (abandoned_) {
-            finish_cancelled();
-        } else {
-            finish_completed();
-        }
-        loop_->schedule(waiter_);
-    }
+    void deliver() noexcept override { arrived(*inbox_); }
 
     void cancel_wait() noexcept override {
         switch (pool_->withdraw(*this)) {
             case job_state::queued:  // removed: it never runs, nothing else will touch this object
-                finish_cancelled();
-                inbox_->withdraw();
-                loop_->schedule(waiter_);
+                withdrawn(*inbox_);
                 break;
             case job_state::running:  // cannot be stopped: cancelled_error once it has finished
                 abandoned_ = true;
@@ -347,8 +337,6 @@ private:
     Fn fn_;
     std::tuple<Args...> args_;
     outcome<result_type> outcome_;
-    event_loop* loop_ = nullptr;
-    bool abandoned_ = false;  // loop thread only
 };
 
 }  // namespace sluice::detail

@@ -13,6 +13,7 @@
 #include "../task.hpp"
 #include "awaitable_traits.hpp"
 #include "event_loop.hpp"
+#include "is_cancelled.hpp"
 #include "spawn.hpp"
 
 namespace sluice::detail {
@@ -150,7 +151,7 @@ public:
         }
         settle();
         auto& slot = inner_.handle().promise().result_slot();
-        if (slot.has_error() && (outer_cancelled_ || timed_out_) && is_cancellation(slot.error())) {
+        if (slot.has_error() && (outer_cancelled_ || timed_out_) && is_cancelled_error(slot.error())) {
             if (outer_cancelled_) {
                 finish_cancelled();
                 throw_if_cancelled();
@@ -172,15 +173,6 @@ public:
     }
 
 private:
-    static bool is_cancellation(const std::exception_ptr& error) noexcept {
-        try {
-            std::rethrow_exception(error);
-        } catch (const cancelled_error&) {
-            return true;
-        } catch (...) {
-            return false;
-        }
-    }
     void settle() noexcept {
         if (armed()) loop_->remove_timer(*this);
         finish_completed();
