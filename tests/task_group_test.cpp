@@ -7,6 +7,7 @@
 // timeout, never a flaky assertion.
 
 #include <sluice/cancellation.hpp>
+#include <sluice/event.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/result.hpp>
 #include <sluice/task.hpp>
@@ -765,8 +766,11 @@ SLUICE_TEST_CASE("a failing child whose handle was dropped is reported by the gr
 // --- task_group::cancel ------------------------------------------------------------------------------
 
 namespace {
-sluice::task<void> sleep_hour_logged(std::vector<std::string>& log, std::string name) {
+// Counts itself in `asleep` once sleeping: a test cancels only then, so it does not depend on the
+// order the loop starts tasks in (a task cancelled before its first turn never runs its body).
+sluice::task<void> sleep_hour_logged(std::vector<std::string>& log, std::string name, int& asleep) {
     try {
+        ++asleep;
         co_await sluice::sleep_for(std::chrono::hours(1));
     } catch (const sluice::cancelled_error&) {
         log.push_back(name + " cancelled");
@@ -779,12 +783,13 @@ sluice::task<void> one_yield() { co_await sluice::yield(); }
 SLUICE_TEST_CASE("task_group::cancel from the body cancels every child and the body and the scope ends normally",
                  "[task_group][cancel]") {
     std::vector<std::string> log;
-    co_await task_group::scope([&log](task_group& g) -> task<void> {
-        g.spawn(sleep_hour_logged(log, "a"));
-        g.spawn(sleep_hour_logged(log, "b"));
-        co_await sluice::yield();
+    int asleep = 0;
+    co_await task_group::scope([&log, &asleep](task_group& g) -> task<void> {
+        g.spawn(sleep_hour_logged(log, "a", asleep));
+        g.spawn(sleep_hour_logged(log, "b", asleep));
+        while (asleep < 2) co_await sluice::yield();
         g.cancel();
-        co_await sleep_hour_logged(log, "body");
+        co_await sleep_hour_logged(log, "body", asleep);
     });
     std::sort(log.begin(), log.end());
     CHECK(log == std::vector<std::string>{"a cancelled", "b cancelled", "body cancelled"});
@@ -793,13 +798,14 @@ SLUICE_TEST_CASE("task_group::cancel from the body cancels every child and the b
 
 SLUICE_TEST_CASE("task_group::cancel from a child ends the whole group", "[task_group][cancel]") {
     std::vector<std::string> log;
-    co_await task_group::scope([&log](task_group& g) -> task<void> {
-        g.spawn(sleep_hour_logged(log, "sibling"));
-        g.spawn([&g]() -> task<void> {
-            co_await sluice::yield();
+    int asleep = 0;
+    co_await task_group::scope([&log, &asleep](task_group& g) -> task<void> {
+        g.spawn(sleep_hour_logged(log, "sibling", asleep));
+        g.spawn([&g, &asleep]() -> task<void> {
+            while (asleep < 2) co_await sluice::yield();  // the sibling and the body
             g.cancel();
         });
-        co_await sleep_hour_logged(log, "body");
+        co_await sleep_hour_logged(log, "body", asleep);
     });
     std::sort(log.begin(), log.end());
     CHECK(log == std::vector<std::string>{"body cancelled", "sibling cancelled"});
@@ -830,14 +836,18 @@ SLUICE_TEST_CASE("after task_group::cancel a failure during the cleanup is still
     std::string what;
     try {
         co_await task_group::scope([](task_group& g) -> task<void> {
-            g.spawn([]() -> task<void> {
+            // The child is asleep when the group is cancelled, whatever order the loop runs them in
+            // (a child cancelled before its first turn never runs, so nothing would fail).
+            sluice::event asleep;
+            g.spawn([&asleep]() -> task<void> {
                 try {
+                    asleep.set();
                     co_await sluice::sleep_for(std::chrono::hours(1));
                 } catch (const sluice::cancelled_error&) {
                     throw std::runtime_error("cleanup failed");
                 }
             });
-            co_await sluice::yield();
+            co_await asleep.wait();
             g.cancel();
             co_return;
         });
