@@ -412,7 +412,8 @@ private:
     /// The shared limit changed (raised, or another operation under it finished).
     void room_changed() override {
         if (counting_out_ || phase_ != phase::open || loop_ == nullptr) return;  // not started yet: stay lazy
-        refill_and_wake();
+        refill();
+        wake_consumer_if_satisfied();
     }
 
     /// After an item or the puller finished: leave the loop's roots once drained, free the engine if
@@ -428,14 +429,14 @@ private:
         // hand-out), for an async source's puller, or under a shared limit.
         if (phase_ == phase::open && (options_.window > options_.limit || async_source || sink_ != nullptr ||
                                       options_.shared_limit != nullptr)) {
-            refill_and_wake();
-        } else if (waiter_ != nullptr && waiter_->satisfied()) {
-            std::exchange(waiter_, nullptr)->wake();
+            refill();
         }
+        wake_consumer_if_satisfied();
         return std::noop_coroutine();
     }
 
-    void refill_and_wake() noexcept {
+    /// fill() where nothing may throw: an allocation failure ends the source instead.
+    void refill() noexcept {
         try {
             fill();
         } catch (...) {
@@ -443,6 +444,9 @@ private:
             source_error_ = std::current_exception();
             source_ended();
         }
+    }
+
+    void wake_consumer_if_satisfied() noexcept {
         if (waiter_ != nullptr && waiter_->satisfied()) std::exchange(waiter_, nullptr)->wake();
     }
 
