@@ -19,8 +19,9 @@
 
 #include <sluice/sluice.hpp>
 
+#include <sluice/http.hpp>
+
 #include "support/arguments.hpp"
-#include "support/http.hpp"
 
 #include <algorithm>
 #include <array>
@@ -64,37 +65,36 @@ struct server_state {
     int peak = 0;
 };
 
-sluice::task<> serve_one(sluice::tcp_stream stream, server_state& server) {
-    try {
-        sluice::buffered_stream connection(std::move(stream));
-        const std::optional<http::message> request = co_await http::read_message(connection, http::kind::request);
-        if (!request) co_return;  // closed before a request
-        const bool over = server.active >= server.capacity;
-        if (over && server.mode == server_mode::reject) {
-            co_await connection.write_all(http::format_response(503, "Service Unavailable", "text/plain", "busy\n"));
-            co_return;
-        }
-        ++server.active;
-        server.peak = std::max(server.peak, server.active);
-        struct leave {
-            int& active;
-            ~leave() { --active; }
-        } guard{server.active};
-        // Thrashing: with A > K requests inside, each takes (A/K)² times longer, so the server
-        // completes fewer requests per second the more it is given.
-        const double load = std::max(1.0, static_cast<double>(server.active) / server.capacity);
-        co_await sluice::sleep_for(std::chrono::duration<double, std::milli>(
-            static_cast<double>(server.latency.count()) * load * load));
-        co_await connection.write_all(http::format_response(200, "OK", "text/plain", request->target));
-    } catch (const sluice::cancelled_error&) {
-        throw;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "server: %s\n", e.what());
+/// One request (a sluice::http::server handler): 503 at once or 200 after the latency.
+sluice::task<sluice::http::response> answer(sluice::http::request request, server_state& server) {
+    sluice::http::response response;
+    response.fields = {{"Content-Type", "text/plain"}};
+    const bool over = server.active >= server.capacity;
+    if (over && server.mode == server_mode::reject) {
+        response.status = 503;
+        response.body = "busy\n";
+        co_return response;
     }
+    ++server.active;
+    server.peak = std::max(server.peak, server.active);
+    struct leave {
+        int& active;
+        ~leave() { --active; }
+    } guard{server.active};
+    // Thrashing: with A > K requests inside, each takes (A/K)² times longer, so the server
+    // completes fewer requests per second the more it is given.
+    const double load = std::max(1.0, static_cast<double>(server.active) / server.capacity);
+    co_await sluice::sleep_for(std::chrono::duration<double, std::milli>(
+        static_cast<double>(server.latency.count()) * load * load));
+    response.body = std::move(request.url);
+    co_return response;
 }
 
-sluice::task<> serve(sluice::tcp_listener& listener, server_state& server) {
-    for (;;) sluice::spawn(serve_one(co_await listener.accept(), server)).detach();
+sluice::task<> serve(sluice::tcp_listener listener, server_state& state) {
+    sluice::http::server server(std::move(listener), [&state](sluice::http::request request) {
+        return answer(std::move(request), state);
+    });
+    co_await server.serve();
 }
 
 // ---- the client -----------------------------------------------------------------------------------
@@ -108,15 +108,13 @@ struct run_report {
 };
 
 /// Fetches item `i` until it is served: each attempt holds a permit; a 503 reports an overload.
-sluice::task<> fetch(const sluice::endpoint& server, int i, sluice::semaphore& sem, run_report& report,
-                     std::chrono::milliseconds retry_after) {
+sluice::task<> fetch(sluice::http::client& client, const std::string& base_url, int i, sluice::semaphore& sem,
+                     run_report& report, std::chrono::milliseconds retry_after) {
     for (;;) {
         {
             auto permit = co_await sem.acquire();
             ++report.requests;
-            sluice::buffered_stream stream(co_await sluice::tcp_stream::connect(server));
-            const http::message response =
-                co_await http::get(stream, server.to_string(), "/item/" + std::to_string(i));
+            const sluice::http::response response = co_await client.get(base_url + "/item/" + std::to_string(i));
             if (response.status == 200) co_return;
             if (response.status != 503) throw std::runtime_error("unexpected HTTP " + std::to_string(response.status));
             ++report.rejected;
@@ -126,8 +124,14 @@ sluice::task<> fetch(const sluice::endpoint& server, int i, sluice::semaphore& s
     }
 }
 
-sluice::task<run_report> download(const sluice::endpoint& server, const options& opts, std::string name,
+sluice::task<run_report> download(const std::string& base_url, const options& opts, std::string name,
                                   sluice::concurrency_limit limit) {
+    // The semaphore is the only bound on requests in flight (the pool allows any number) and no
+    // request times out: a thrashing server's slowness is what the limit must see.
+    sluice::http::client_options client_options;
+    client_options.max_connections_per_host = 1000000;
+    client_options.timeout = std::chrono::milliseconds(0);
+    sluice::http::client client(client_options);
     run_report report;
     report.name = std::move(name);
     const auto start = steady::now();
@@ -138,7 +142,7 @@ sluice::task<run_report> download(const sluice::endpoint& server, const options&
     std::vector<sluice::task<>> items;
     items.reserve(static_cast<std::size_t>(opts.items));
     for (int i = 0; i < opts.items; ++i) {
-        items.push_back(fetch(server, i, sem, report, std::chrono::milliseconds(opts.latency_ms)));
+        items.push_back(fetch(client, base_url, i, sem, report, std::chrono::milliseconds(opts.latency_ms)));
     }
     co_await sluice::gather(std::move(items));
     report.seconds = since_start();
@@ -215,13 +219,14 @@ void print_run(const run_report& run) {
                 run.rejected, 100.0 * run.rejected / std::max(run.requests, 1));
 }
 
-sluice::task<int> main_task(const options& opts, sluice::tcp_listener& listener, server_state& state) {
+sluice::task<int> main_task(const options& opts, sluice::tcp_listener listener, server_state& state) {
     const sluice::endpoint server = listener.local_endpoint();
-    auto server_task = sluice::spawn(serve(listener, state));
+    const std::string base_url = "http://" + server.to_string();
+    auto server_task = sluice::spawn(serve(std::move(listener), state));
     std::printf("capacity server on %s: K=%d, %d ms per request, beyond K: %s\n", server.to_string().c_str(),
                 opts.capacity, opts.latency_ms, opts.mode == server_mode::reject ? "503 at once" : "thrashes, (A/K)^2 slower");
 
-    const run_report adaptive = co_await download(server, opts, opts.limit, make_limit(opts));
+    const run_report adaptive = co_await download(base_url, opts, opts.limit, make_limit(opts));
     std::ptrdiff_t top = opts.capacity;
     for (const auto& point : adaptive.trace) top = std::max(top, point.second);
     const std::ptrdiff_t settled = settled_limit(adaptive);
@@ -236,7 +241,7 @@ sluice::task<int> main_task(const options& opts, sluice::tcp_listener& listener,
         std::optional<run_report> best;
         for (const int n : {4, 8, 12, 14, 16, 18, 20, 24, 32, 64}) {
             state.peak = 0;
-            const run_report fixed = co_await download(server, opts, "fixed " + std::to_string(n), sluice::fixed(n));
+            const run_report fixed = co_await download(base_url, opts, "fixed " + std::to_string(n), sluice::fixed(n));
             print_run(fixed);
             if (!best || fixed.seconds < best->seconds) best = fixed;
         }
@@ -313,7 +318,7 @@ int main(int argc, char** argv) {
     try {
         server_state state{opts.capacity, std::chrono::milliseconds(opts.latency_ms), opts.mode};
         sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint("127.0.0.1", 0), 1024);
-        return sluice::run(main_task(opts, listener, state));
+        return sluice::run(main_task(opts, std::move(listener), state));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "adaptive: %s\n", e.what());
         return 1;

@@ -39,20 +39,24 @@
 //                 tasks.append(write_one(file=file, url=url, session=session, **kwargs))
 //             await asyncio.gather(*tasks)
 //
-// Here: http:// only (examples/support/http.hpp), at most -m fetches in flight
+// Here: one sluice::http::client for all (aiohttp's ClientSession: keep-alive connections pooled
+// per host, http:// and https://, redirects followed, links resolved against the final URL), each
+// request bounded by -t (aiohttp's ClientTimeout), at most -m fetches in flight
 // (limited_as_completed over a lazy generator of tasks), and the output file written through
 // io_uring: the header with write_file, then each source's lines appended by one write_at on a
 // file opened O_APPEND (one write per source, so concurrent sources never interleave lines).
-// Failures (refused connection, HTTP status >= 400, malformed response) are logged and skipped.
+// Failures (refused connection, HTTP status >= 400, timeout, malformed response) are logged and
+// skipped.
 //
-// Usage: crawl [-m N] [-o OUTFILE] URLFILE     (defaults: -m 20, -o foundurls.txt)
+// Usage: crawl [-m N] [-t MS] [-o OUTFILE] URLFILE     (defaults: -m 20, -t 10000, -o foundurls.txt)
 
+#include <sluice/http.hpp>
 #include <sluice/sluice.hpp>
-
-#include "support/http.hpp"
 
 #include <fcntl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -61,7 +65,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 #include "support/arguments.hpp"
@@ -70,6 +73,7 @@ namespace {
 
 struct options {
     int max_req = 20;
+    std::chrono::milliseconds timeout{10000};
     std::filesystem::path urlfile;
     std::filesystem::path outfile = "foundurls.txt";
 };
@@ -88,20 +92,29 @@ void log(const char* level, const char* format, Args... args) {
 }
 
 struct http_status_error : std::runtime_error {
-    int status;
-    http_status_error(int code, const std::string& reason)
+    unsigned status;
+    http_status_error(unsigned code, const std::string& reason)
         : std::runtime_error(std::to_string(code) + " " + reason), status(code) {}
 };
 
-/// urllib.parse.urljoin for http:// bases: absolute URLs kept, "//host/..", "/path", "?q", "#f"
-/// and relative paths (with "." and ".." segments) resolved against `base`.
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+    return text;
+}
+
+/// urllib.parse.urljoin for http(s):// bases (as the client reports them: scheme://authority/...):
+/// absolute URLs kept, "//host/..", "/path", "?q", "#f" and relative paths (with "." and ".."
+/// segments) resolved against `base`.
 std::string urljoin(const std::string& base, std::string_view link) {
     if (link.find("://") != std::string_view::npos) return std::string(link);
-    const http::url b = http::parse_url(base);
-    const std::string origin = "http://" + std::string(std::string_view(base).substr(7, base.find('/', 7) - 7));
-    if (link.starts_with("//")) return "http:" + std::string(link);
+    const std::size_t authority = base.find("://") + 3;
+    const std::size_t target = std::min(base.find_first_of("/?#", authority), base.size());
+    const std::string origin = base.substr(0, target);
+    if (link.starts_with("//")) return base.substr(0, authority - 2) + std::string(link);
     if (link.empty()) return base;
-    const std::string path = b.target.substr(0, b.target.find_first_of("?#"));
+    const std::string rest_of_base = target < base.size() && base[target] == '/' ? base.substr(target) : "/";
+    const std::string path = rest_of_base.substr(0, rest_of_base.find_first_of("?#"));
     if (link.front() == '#') return base.substr(0, base.find('#')) + std::string(link);
     if (link.front() == '?') return origin + path + std::string(link);
     std::string merged = link.front() == '/' ? std::string(link) : path.substr(0, path.rfind('/') + 1) + std::string(link);
@@ -132,31 +145,31 @@ std::string urljoin(const std::string& base, std::string_view link) {
     return origin + out + rest;
 }
 
-sluice::task<std::string> fetch_html(const std::string& url) {
-    const http::url where = http::parse_url(url);
-    sluice::buffered_stream stream(co_await sluice::tcp_stream::connect(where.host, where.port));
-    const std::string host = where.port == 80 ? where.host : where.host + ":" + std::to_string(where.port);
-    http::message response = co_await http::get(stream, host, where.target);
+/// The response to a GET of `url` (redirects followed); a status >= 400 throws.
+sluice::task<sluice::http::response> fetch_html(sluice::http::client& session, const std::string& url) {
+    sluice::http::response response = co_await session.get(url);
     if (response.status >= 400) throw http_status_error(response.status, response.reason);  // raise_for_status
-    log("INFO", "Got response [%d] for URL: %s", response.status, url.c_str());
-    co_return std::move(response.body);
+    log("INFO", "Got response [%u] for URL: %s", response.status, url.c_str());
+    co_return response;
 }
 
-sluice::task<std::set<std::string>> parse(const std::string& url) {
+sluice::task<std::set<std::string>> parse(sluice::http::client& session, const std::string& url) {
     std::set<std::string> found;
-    std::string html;
+    sluice::http::response response;
     try {
-        html = co_await fetch_html(url);
+        response = co_await fetch_html(session, url);
     } catch (const http_status_error& e) {
         log("ERROR", "HTTP error %s for URL: %s", e.what(), url.c_str());
         co_return found;
-    } catch (const std::system_error& e) {
-        log("ERROR", "Connection error for URL: %s: %s", url.c_str(), e.what());
-        co_return found;
-    } catch (const http::error& e) {
-        log("ERROR", "Bad response for URL: %s: %s", url.c_str(), e.what());
+    } catch (const sluice::http::error& e) {
+        const char* what = e.kind() == sluice::http::error_kind::connect   ? "Connection error"
+                           : e.kind() == sluice::http::error_kind::timeout ? "Timeout"
+                                                                           : "Bad response";
+        log("ERROR", "%s for URL: %s: %s", what, url.c_str(), e.what());
         co_return found;
     }
+    if (response.redirects != 0) log("INFO", "Redirected to %s from URL: %s", response.url.c_str(), url.c_str());
+    const std::string& html = response.body;
     // HREF_RE.findall(html) with r'href="(.*?)"'
     constexpr std::string_view open = "href=\"";
     for (std::size_t pos = html.find(open); pos != std::string::npos; pos = html.find(open, pos)) {
@@ -164,21 +177,15 @@ sluice::task<std::set<std::string>> parse(const std::string& url) {
         const std::size_t end = html.find('"', pos);
         if (end == std::string::npos) break;
         const std::string_view link = std::string_view(html).substr(pos, end - pos);
-        if (link.find('\n') == std::string_view::npos) {  // '.' does not match a newline
-            try {
-                found.insert(urljoin(url, link));
-            } catch (const http::error&) {
-                log("ERROR", "Error parsing URL: %.*s", static_cast<int>(link.size()), link.data());
-            }
-        }
+        if (link.find('\n') == std::string_view::npos) found.insert(urljoin(response.url, link));  // '.' matches no newline
         pos = end + 1;
     }
     log("INFO", "Found %zu links for %s", found.size(), url.c_str());
     co_return found;
 }
 
-sluice::task<> write_one(const std::filesystem::path& file, std::string url) {
-    const std::set<std::string> res = co_await parse(url);
+sluice::task<> write_one(sluice::http::client& session, const std::filesystem::path& file, std::string url) {
+    const std::set<std::string> res = co_await parse(session, url);
     if (res.empty()) co_return;
     std::string lines;
     for (const std::string& p : res) lines += url + "\t" + p + "\n";
@@ -188,8 +195,9 @@ sluice::task<> write_one(const std::filesystem::path& file, std::string url) {
     log("INFO", "Wrote results for source URL: %s", url.c_str());
 }
 
-sluice::generator<sluice::task<>> jobs(const std::filesystem::path& file, const std::vector<std::string>& urls) {
-    for (const std::string& url : urls) co_yield write_one(file, url);
+sluice::generator<sluice::task<>> jobs(sluice::http::client& session, const std::filesystem::path& file,
+                                       const std::vector<std::string>& urls) {
+    for (const std::string& url : urls) co_yield write_one(session, file, url);
 }
 
 sluice::task<int> main_task(const options& opts) {
@@ -199,12 +207,15 @@ sluice::task<int> main_task(const options& opts) {
     std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     while (!text.empty()) {
         const std::size_t end = text.find('\n');
-        const std::string_view line = http::trim(text.substr(0, end));
+        const std::string_view line = trim(text.substr(0, end));
         text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
         if (!line.empty() && seen.emplace(line).second) urls.emplace_back(line);
     }
     co_await sluice::write_file(opts.outfile, std::string_view("source_url\tparsed_url\n"));
-    for (auto next : sluice::limited_as_completed(jobs(opts.outfile, urls), opts.max_req)) {
+    sluice::http::client_options session_options;
+    session_options.timeout = opts.timeout;  // each request as a whole, redirects included
+    sluice::http::client session(session_options);
+    for (auto next : sluice::limited_as_completed(jobs(session, opts.outfile, urls), opts.max_req)) {
         try {
             co_await next;
         } catch (const sluice::cancelled_error&) {
@@ -221,15 +232,19 @@ sluice::task<int> main_task(const options& opts) {
 int main(int argc, char** argv) {
     options opts;
     constexpr const char* help =
-        "usage: crawl [-h] [-m N] [-o OUTFILE] URLFILE\n"
+        "usage: crawl [-h] [-m N] [-t MS] [-o OUTFILE] URLFILE\n"
         "Fetches every URL of URLFILE, at most N at once, and writes the links found (areq.py).\n"
-        "  URLFILE           http:// URLs, one per line\n"
+        "  URLFILE           http:// or https:// URLs, one per line\n"
         "  -h, --help        show this help and exit\n"
         "  -m, --max_req N   at most N URLs fetched at once, 1..10000 (default 20)\n"
+        "  -t, --timeout MS  each request's timeout in milliseconds, redirects included,\n"
+        "                    1..3600000 (default 10000)\n"
         "  -o, --output F    where the source<TAB>found lines go (default foundurls.txt)\n";
     if (const auto exit_status = args::parse(argc, argv, help, [&](args::command_line& line) {
             if (line.is("-m", "--max_req")) {
                 opts.max_req = static_cast<int>(line.integer(1, 10000));
+            } else if (line.is("-t", "--timeout")) {
+                opts.timeout = std::chrono::milliseconds(line.integer(1, 3600000));
             } else if (line.is("-o", "--output")) {
                 const std::string_view output = line.value();
                 if (output.empty()) line.bad_value(output, "a file name");

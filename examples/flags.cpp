@@ -28,6 +28,8 @@
 //   delay   each request waits a random 0.1-0.5 s (times --scale; seeded by --seed)
 //   error   a fixed set of codes fail: FNV-1a-32 of the two ASCII letters, mod 100: 0-9 -> 404 Not
 //           Found, 10-19 -> 500 Internal Server Error (so the counts are exact); plus the delay
+// Server and client are sluice::http's (the server through its serve_connection, under flags' own
+// accept loop for the graceful shutdown below; the client keeps its connections alive in a pool).
 // The client downloads with at most -m requests in flight (a semaphore) and takes results through
 // as_completed; each flag is saved with sluice::write_file into -d DIR, or else into a temporary
 // directory that flags creates and removes at exit (it says which at the start).
@@ -38,9 +40,8 @@
 // Usage: flags [-h] [-m N] [-l N] [-s plain|delay|error] [-v] [-a | -e] [-d DIR] [--port N]
 //              [--scale X] [--seed N] [--grace S] [--check] [CC ...]
 
+#include <sluice/http.hpp>
 #include <sluice/sluice.hpp>
-
-#include "support/http.hpp"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -138,46 +139,38 @@ struct server_state {
     sluice::event stop;  // set: stop accepting, then shut down gracefully
 };
 
-sluice::task<> serve_one(sluice::tcp_stream stream, server_state& state) {
-    try {
-        sluice::buffered_stream connection(std::move(stream));
-        const std::optional<http::message> request = co_await http::read_message(connection, http::kind::request);
-        if (!request) co_return;  // closed before a request
-        if (state.m != mode::plain) {
-            std::uniform_real_distribution<double> latency(0.1, 0.5);
-            co_await sluice::sleep_for(std::chrono::duration<double>(latency(state.rng) * state.scale));
-        }
-        // Expect /flags/<cc>/<cc>.gif.
-        const std::string& target = request->target;
-        std::string cc;
-        if (target.size() == 16 && target.starts_with("/flags/") && target.substr(9, 1) == "/" &&
-            target.substr(10, 2) == target.substr(7, 2) && target.ends_with(".gif")) {
-            cc = target.substr(7, 2);
-        }
-        const int code = planned_status(state.m, cc);
-        std::string response;
-        if (code == 200) {
-            response = http::format_response(200, "OK", "image/gif", flag_bytes(cc));
-        } else if (code == 404) {
-            response = http::format_response(404, "Not Found", "text/plain", "404 Not Found\n");
-        } else {
-            response = http::format_response(500, "Internal Server Error", "text/plain", "500 Internal Server Error\n");
-        }
-        co_await connection.write_all(response);
-    } catch (const sluice::cancelled_error&) {
-        throw;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "server: %s\n", e.what());
+/// The answer to one request: the flag of /flags/<cc>/<cc>.gif, or a 404 or 500 as planned.
+sluice::task<sluice::http::response> answer(sluice::http::request request, server_state& state) {
+    if (state.m != mode::plain) {
+        std::uniform_real_distribution<double> latency(0.1, 0.5);
+        co_await sluice::sleep_for(std::chrono::duration<double>(latency(state.rng) * state.scale));
     }
+    const std::string& target = request.url;
+    std::string cc;
+    if (target.size() == 16 && target.starts_with("/flags/") && target.substr(9, 1) == "/" &&
+        target.substr(10, 2) == target.substr(7, 2) && target.ends_with(".gif")) {
+        cc = target.substr(7, 2);
+    }
+    sluice::http::response response;
+    response.status = static_cast<unsigned>(planned_status(state.m, cc));
+    if (response.status == 200) {
+        response.fields = {{"Content-Type", "image/gif"}};
+        response.body = flag_bytes(cc);
+    } else {
+        response.fields = {{"Content-Type", "text/plain"}};
+        response.body = response.status == 404 ? "404 Not Found\n" : "500 Internal Server Error\n";
+    }
+    co_return response;
 }
 
 /// Serves until `state.stop` is set, then stops accepting, gives the open connections
 /// `state.grace` to finish, and cancels the rest.
 sluice::task<> serve(sluice::tcp_listener& listener, server_state& state) {
+    sluice::http::server server([&state](sluice::http::request request) { return answer(std::move(request), state); });
     support::open_connections open;
     co_await sluice::task_group::scope([&](sluice::task_group& connections) -> sluice::task<> {
         auto accept_loop = [&]() -> sluice::task<> {
-            for (;;) connections.spawn(open.serve(serve_one(co_await listener.accept(), state)));
+            for (;;) connections.spawn(open.serve(server.serve_connection(co_await listener.accept())));
         };
         (void)co_await sluice::race(accept_loop(), state.stop.wait());
         if (!co_await sluice::move_on_after(state.grace, open.all_closed())) {
@@ -193,19 +186,14 @@ struct download_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-sluice::task<http::message> get(const sluice::endpoint& server, std::string target) {
-    sluice::buffered_stream stream(co_await sluice::tcp_stream::connect(server));
-    co_return co_await http::get(stream, server.to_string(), target);
-}
-
-sluice::task<status> download_one(const sluice::endpoint& server, std::string cc, sluice::semaphore& semaphore,
-                                  const std::filesystem::path& dir, bool verbose) {
+sluice::task<status> download_one(sluice::http::client& client, const std::string& base_url, std::string cc,
+                                  sluice::semaphore& semaphore, const std::filesystem::path& dir, bool verbose) {
     status result = status::ok;
     try {
-        http::message response;
+        sluice::http::response response;
         {
             auto permit = co_await semaphore.acquire();  // at most -m requests in flight
-            response = co_await get(server, "/flags/" + cc + "/" + cc + ".gif");
+            response = co_await client.get(base_url + "/" + cc + "/" + cc + ".gif");
         }
         if (response.status == 404) {
             result = status::not_found;
@@ -240,7 +228,8 @@ sluice::task<int> main_task(const options& opts, const std::vector<std::string>&
     auto server_task = sluice::spawn(serve(listener, state));
 
     // flags2_common.initial_report
-    std::printf("%s site: http://%s/flags\n", labels[static_cast<int>(opts.server)], server.to_string().c_str());
+    const std::string base_url = "http://" + server.to_string() + "/flags";
+    std::printf("%s site: %s\n", labels[static_cast<int>(opts.server)], base_url.c_str());
     if (opts.server == mode::error) {
         std::size_t planned_404 = 0;
         std::size_t planned_500 = 0;
@@ -264,9 +253,14 @@ sluice::task<int> main_task(const options& opts, const std::vector<std::string>&
 
     const auto start = std::chrono::steady_clock::now();
     sluice::semaphore semaphore(opts.max_req);
+    sluice::http::client_options client_options;
+    client_options.max_connections_per_host = static_cast<std::size_t>(opts.max_req);
+    sluice::http::client client(client_options);
     std::vector<sluice::task<status>> to_do;
     to_do.reserve(cc_list.size());
-    for (const std::string& cc : cc_list) to_do.push_back(download_one(server, cc, semaphore, opts.dir, opts.verbose));
+    for (const std::string& cc : cc_list) {
+        to_do.push_back(download_one(client, base_url, cc, semaphore, opts.dir, opts.verbose));
+    }
 
     const bool bar = !opts.verbose && ::isatty(1) == 1;
     std::size_t counter[3] = {0, 0, 0};
@@ -330,7 +324,8 @@ sluice::task<int> main_task(const options& opts, const std::vector<std::string>&
     std::printf("%zu not found.\n", counter[1]);
     std::printf("%zu error%s.\n", counter[2], counter[2] == 1 ? "" : "s");
     std::printf("Elapsed time: %.2fs\n", elapsed.count());
-    state.stop.set();  // the server stops accepting and shuts down gracefully
+    client.close_idle();  // the kept-alive connections: the server's side of them ends at once
+    state.stop.set();     // the server stops accepting and shuts down gracefully
     co_await server_task.as_result();  // its accept is over before the listener closes
     co_return rc;
 }

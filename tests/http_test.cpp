@@ -481,3 +481,28 @@ SLUICE_TEST_CASE("http::server: Python's urllib and an aiohttp session (keep-ali
     serving.cancel();
     (void)co_await serving.as_result();
 }
+
+SLUICE_TEST_CASE("http::server without a listener: serve_connection serves streams accepted elsewhere, serve() is a logic_error",
+                 "[http][server]") {
+    http::server server(demo_handler);
+    const std::string no_listener = co_await sluice_test::error_of<std::logic_error>(server.serve());
+    CHECK(no_listener == "sluice::http::server: built without a listener (use serve_connection)");
+    CHECK_THROWS_AS(server.local_endpoint(), std::logic_error);
+    CHECK_THROWS_AS(http::server(http::handler{}), std::invalid_argument);
+
+    sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint("127.0.0.1", 0));
+    const std::string base = "http://127.0.0.1:" + std::to_string(listener.local_endpoint().port());
+    const auto accept_one = [](http::server& to, sluice::tcp_listener& from) -> sluice::task<void> {
+        co_await to.serve_connection(co_await from.accept());  // parameters: they live in the frame
+    };
+    auto serving = sluice::spawn(accept_one(server, listener));
+    http::client client;
+    const http::response first = co_await client.get(base + "/one");
+    const http::response second = co_await client.get(base + "/two");  // the same, kept-alive connection
+    CHECK(first.body == "GET /one 0");
+    CHECK(second.body == "GET /two 0");
+    CHECK(server.connections() == 1);
+    CHECK(server.requests() == 2);
+    client.close_idle();
+    co_await serving;  // the client closed: serve_connection returns
+}

@@ -34,6 +34,8 @@
 /// keep-alive as the client asks (HTTP/1.1 default), requests above `max_header_size` answered 431
 /// and above `max_body_size` 413, malformed ones 400 (then the connection is closed); a handler
 /// that throws yields 500. Connections run in a task_group: cancelling serve() ends them all.
+/// A program with an accept loop of its own (a graceful shutdown, a connection limit) builds the
+/// server without a listener and hands each accepted stream to `serve_connection(stream)`.
 
 #include <chrono>
 #include <cstddef>
@@ -259,35 +261,50 @@ struct server_options {
 /// A small HTTP/1.1 server (see the top of this file).
 class server {
 public:
+    /// A server that accepts on `listener` (serve()). std::invalid_argument without a handler or
+    /// with a client tls_context.
     server(tcp_listener listener, http::handler handler, server_options options = {})
-        : listener_(std::move(listener)), handler_(std::move(handler)), options_(std::move(options)) {
+        : server(std::move(handler), std::move(options)) {
+        listener_.emplace(std::move(listener));
+    }
+
+    /// A server without a listener: the caller accepts, and passes each stream to serve_connection().
+    explicit server(http::handler handler, server_options options = {})
+        : handler_(std::move(handler)), options_(std::move(options)) {
         if (!handler_) throw std::invalid_argument("sluice::http::server: no handler");
         if (options_.tls && options_.tls->is_client()) throw std::invalid_argument("sluice::http::server: a client tls_context");
     }
 
-    /// The address the listener is bound to.
-    [[nodiscard]] endpoint local_endpoint() const { return listener_.local_endpoint(); }
+    /// The address the listener is bound to; std::logic_error for a server built without one.
+    [[nodiscard]] endpoint local_endpoint() const {
+        need_listener();
+        return listener_->local_endpoint();
+    }
 
     /// Accepts and serves connections until cancelled (then every connection is cancelled and
-    /// awaited) or until accept fails.
+    /// awaited) or until accept fails. std::logic_error for a server built without a listener.
     [[nodiscard]] task<void> serve() {
+        need_listener();
         co_await task_group::scope([this](task_group& group) -> task<void> {
-            for (;;) {
-                tcp_stream stream = co_await listener_.accept();
-                ++connections_;
-                group.spawn(serve_connection(std::move(stream)));
-            }
+            for (;;) group.spawn(serve_connection(co_await listener_->accept()));
         });
     }
+
+    /// Serves the requests of one accepted connection until the client closes it, keep-alive ends,
+    /// or it fails (a failure ends this connection only: the task completes normally). Cancelling
+    /// the task closes the connection at once, a request in progress included.
+    [[nodiscard]] task<void> serve_connection(tcp_stream stream);
 
     /// Connections accepted and requests answered so far.
     [[nodiscard]] std::uint64_t connections() const noexcept { return connections_; }
     [[nodiscard]] std::uint64_t requests() const noexcept { return requests_; }
 
 private:
-    task<void> serve_connection(tcp_stream stream);
+    void need_listener() const {
+        if (!listener_) throw std::logic_error("sluice::http::server: built without a listener (use serve_connection)");
+    }
 
-    tcp_listener listener_;
+    std::optional<tcp_listener> listener_;
     http::handler handler_;
     server_options options_;
     std::uint64_t connections_ = 0;

@@ -138,6 +138,7 @@ inline task<response> client::exchange(const http::request& r, const detail::htt
 
 inline task<void> server::serve_connection(tcp_stream stream) {
     namespace bh = detail::http::beast_http;
+    ++connections_;
     try {
         std::optional<detail::http::connection> conn;
         if (options_.tls) {
