@@ -1,7 +1,7 @@
 # cmake -DCONSUMER=fetchcontent|find_package|readme -DSLUICE_REPO_DIR=<sluice checkout> -DWORK_DIR=<scratch>
 #       -DGENERATOR=<generator> -DCXX_COMPILER=<c++ compiler>
 #       [-DMAKE_PROGRAM=...] [-DGENERATOR_PLATFORM=...] [-DGENERATOR_TOOLSET=...]
-#       [-DMULTI_CONFIG=ON -DCONFIG=<config>] [-DGIT_EXECUTABLE=<git>]
+#       [-DMULTI_CONFIG=ON -DCONFIG=<config>] [-DGIT_EXECUTABLE=<git>] [-DEXPECT_HTTP=ON]
 #       -P run_consumer.cmake
 #
 # Builds the consumer project tests/consumers/<CONSUMER>/ from scratch in <WORK_DIR> and runs its
@@ -16,7 +16,9 @@
 #                 after GIT_TAG, which CMake 3.25 turned into `git clone --origin "SYSTEM"`).
 #   find_package: configure sluice alone (tests/examples/benchmarks OFF) in <WORK_DIR>/sluice-build,
 #                 `cmake --install` it to <WORK_DIR>/prefix, then configure the consumer with
-#                 CMAKE_PREFIX_PATH=<WORK_DIR>/prefix, build, run.
+#                 CMAKE_PREFIX_PATH=<WORK_DIR>/prefix, build, run. With EXPECT_HTTP (the outer build
+#                 has sluice::http) the consumer must also have found the component `http` and built
+#                 and run sluice_http_consumer against it.
 # After the build it checks the consumer's compile_commands.json: none of sluice's warning flags
 # (-Wall -Wextra -Wpedantic -Werror, unless the caller's own CXXFLAGS has them), and sluice's include
 # directory present but never as -I (SYSTEM: sluice's headers cannot warn in a consumer's build).
@@ -178,6 +180,14 @@ else()
     set(program "${consumer_build}/${program_name}")
 endif()
 step("run consumer" "${program}")
+if(CONSUMER STREQUAL "find_package" AND EXPECT_HTTP)
+    get_filename_component(program_dir "${program}" DIRECTORY)
+    if(NOT EXISTS "${program_dir}/sluice_http_consumer")
+        message(FATAL_ERROR "consumer.${CONSUMER}: sluice::http was built here but the installed package "
+            "gave the consumer no component http (no sluice_http_consumer built)")
+    endif()
+    step("run sluice::http consumer" "${program_dir}/sluice_http_consumer")
+endif()
 string(TIMESTAMP now "%s")
 math(EXPR elapsed "${now} - ${started}")
 message(STATUS "[consumer.${CONSUMER} +${elapsed}s] passed")
