@@ -506,3 +506,70 @@ SLUICE_TEST_CASE("http::server without a listener: serve_connection serves strea
     client.close_idle();
     co_await serving;  // the client closed: serve_connection returns
 }
+
+namespace {
+
+/// Reads `stream` to its end (the server closing it); everything it sent.
+sluice::task<std::string> read_to_end(sluice::tcp_stream& stream) {
+    std::string all;
+    char buffer[4096];
+    for (;;) {
+        const std::size_t n = co_await stream.read_some(std::span<char>(buffer));
+        if (n == 0) co_return all;
+        all.append(buffer, n);
+    }
+}
+
+}  // namespace
+
+SLUICE_TEST_CASE("http::server: a connection idle for idle_timeout is closed, before its first request and between requests",
+                 "[http][server][idle]") {
+    http::server_options options;
+    options.idle_timeout = 200ms;
+    http::server server(sluice::tcp_listener::bind(sluice::endpoint("127.0.0.1", 0)), demo_handler, options);
+    auto serving = sluice::spawn(server.serve());
+    const sluice::endpoint where = server.local_endpoint();
+
+    // Silent from the start: closed without a byte. (Without the timeout this read never ends: a
+    // CTest TIMEOUT.)
+    auto start = std::chrono::steady_clock::now();
+    sluice::tcp_stream silent = co_await sluice::tcp_stream::connect(where);
+    CHECK(co_await read_to_end(silent) == "");
+    CHECK(std::chrono::steady_clock::now() - start >= 200ms);
+
+    // One request (kept alive: HTTP/1.1), then silence: the response, then the close.
+    start = std::chrono::steady_clock::now();
+    sluice::tcp_stream once = co_await sluice::tcp_stream::connect(where);
+    co_await once.write_all(std::string_view("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const std::string answered = co_await read_to_end(once);
+    CHECK(answered.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(answered.ends_with("\r\n\r\nGET /first 0"));
+    CHECK(std::chrono::steady_clock::now() - start >= 200ms);
+    CHECK(server.requests() == 1);
+    serving.cancel();
+    (void)co_await serving.as_result();
+}
+
+SLUICE_TEST_CASE("http::server: idle_timeout never cuts a handler slower than it, nor a client that keeps asking",
+                 "[http][server][idle]") {
+    http::server_options options;
+    options.idle_timeout = 100ms;
+    http::server server(sluice::tcp_listener::bind(sluice::endpoint("127.0.0.1", 0)),
+                        [](http::request r) -> sluice::task<http::response> {
+                            co_await sluice::sleep_for(300ms);  // three idle timeouts
+                            http::response res;
+                            res.body = "slow " + r.url;
+                            co_return res;
+                        },
+                        options);
+    auto serving = sluice::spawn(server.serve());
+    const std::string base = "http://127.0.0.1:" + std::to_string(server.local_endpoint().port());
+    http::client client;
+    for (int i = 0; i < 3; ++i) {
+        const http::response r = co_await client.get(base + "/" + std::to_string(i));
+        CHECK(r.body == "slow /" + std::to_string(i));
+    }
+    CHECK(client.stats().connections_opened == 1);  // one connection served all three
+    serving.cancel();
+    (void)co_await serving.as_result();
+}

@@ -31,7 +31,8 @@
 ///
 /// Server (`http::server`): `server(listener, handler, options)`, then `co_await serve()` until
 /// cancelled. Each request is passed to the coroutine `handler(http::request) -> task<response>`;
-/// keep-alive as the client asks (HTTP/1.1 default), requests above `max_header_size` answered 431
+/// keep-alive as the client asks (HTTP/1.1 default), a connection idle for `idle_timeout` (before a
+/// request's first byte, TLS handshake included) closed, requests above `max_header_size` answered 431
 /// and above `max_body_size` 413, malformed ones 400 (then the connection is closed); a handler
 /// that throws yields 500. Connections run in a task_group: cancelling serve() ends them all.
 /// A program with an accept loop of its own (a graceful shutdown, a connection limit) builds the
@@ -255,6 +256,11 @@ using handler = std::function<task<response>(request)>;
 struct server_options {
     std::size_t max_header_size = 16 * 1024;  ///< larger request heads are answered 431
     std::size_t max_body_size = 1024 * 1024;  ///< larger request bodies are answered 413
+    /// A connection on which no byte of a next request arrives for this long (after a response
+    /// or since it was accepted; the TLS handshake counts as idle too) is closed, so silent
+    /// keep-alive clients cannot pin connections forever (nginx's and aiohttp's keepalive_timeout,
+    /// 75 s by default there too). A request in progress or a slow handler is never cut. 0: never.
+    std::chrono::milliseconds idle_timeout{75000};
     std::optional<tls_context> tls;           ///< serve https (a tls_context::server)
 };
 

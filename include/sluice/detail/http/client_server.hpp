@@ -139,16 +139,27 @@ inline task<response> client::exchange(const http::request& r, const detail::htt
 inline task<void> server::serve_connection(tcp_stream stream) {
     namespace bh = detail::http::beast_http;
     ++connections_;
+    const auto idle = options_.idle_timeout;
     try {
         std::optional<detail::http::connection> conn;
         if (options_.tls) {
             auto secure = std::make_unique<tls_stream<tcp_stream>>(std::move(stream), *options_.tls);
-            co_await secure->handshake();
+            if (idle.count() > 0) {
+                co_await wait_for(secure->handshake(), idle);
+            } else {
+                co_await secure->handshake();
+            }
             conn.emplace(std::move(secure));
         } else {
             conn.emplace(std::move(stream));
         }
         for (;;) {
+            if (idle.count() > 0 && !conn->has_unparsed()) {
+                // Idle: wait for the next request's first bytes, at most `idle`. TRICKY: a timeout
+                // cancels this read, which may leave a TLS stream broken; harmless, since the
+                // connection is closed right after (with this frame).
+                if (co_await wait_for(conn->read_more(), idle) == 0) co_return;  // the client closed
+            }
             bh::request_parser<bh::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options_.max_header_size, UINT32_MAX)));
             parser.body_limit(options_.max_body_size);
@@ -206,7 +217,8 @@ inline task<void> server::serve_connection(tcp_stream stream) {
     } catch (const cancelled_error&) {
         throw;
     } catch (...) {
-        // One connection's failure (a reset, a TLS error) is that connection's end, not the server's.
+        // One connection's failure (a reset, a TLS error, idle_timeout) is that connection's end,
+        // not the server's.
     }
 }
 
