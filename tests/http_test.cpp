@@ -573,3 +573,39 @@ SLUICE_TEST_CASE("http::server: idle_timeout never cuts a handler slower than it
     serving.cancel();
     (void)co_await serving.as_result();
 }
+
+SLUICE_TEST_CASE("http::client: a redirect to another origin drops Authorization, Cookie and Proxy-Authorization",
+                 "[http][stdlib][redirect]") {
+    python_peer first("stdlib", false);
+    python_peer second("stdlib", false);
+    const std::string first_port = first.base.substr(first.base.rfind(':') + 1);
+    http::client client;
+    const auto fetch = [&client](std::string url) {
+        http::request r;
+        r.url = std::move(url);
+        r.fields = {{"Authorization", "Basic c2VjcmV0"}, {"cookie", "session=1"}, {"Proxy-Authorization", "Basic cHJveHk="},
+                    {"X-Kept", "yes"}};
+        return client.request(std::move(r));
+    };
+    // Same origin: everything arrives.
+    const http::response same = co_await fetch(first.base + "/goto?" + first.base + "/headers");
+    CHECK(same.redirects == 1);
+    CHECK(contains(same.body, "Authorization: Basic c2VjcmV0\n"));
+    CHECK(contains(same.body, "cookie: session=1\n"));
+    CHECK(contains(same.body, "Proxy-Authorization: Basic cHJveHk=\n"));
+    CHECK(contains(same.body, "X-Kept: yes\n"));
+    // Another port, or another name for the same host and port: none of the three.
+    for (const std::string& elsewhere : {second.base + "/headers", "http://localhost:" + first_port + "/headers"}) {
+        const http::response moved = co_await fetch(first.base + "/goto?" + elsewhere);
+        CHECK(moved.url == elsewhere);
+        CHECK(moved.status == 200);
+        CHECK(!contains(moved.body, "Authorization"));
+        CHECK(!contains(moved.body, "ookie"));
+        CHECK(contains(moved.body, "X-Kept: yes\n"));
+    }
+    // Dropped for the rest of the chain, even back at the first origin.
+    const http::response back = co_await fetch(first.base + "/goto?" + second.base + "/goto?" + first.base + "/headers");
+    CHECK(back.redirects == 2);
+    CHECK(!contains(back.body, "Authorization"));
+    CHECK(!contains(back.body, "ookie"));
+}

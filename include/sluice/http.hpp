@@ -13,8 +13,11 @@
 ///   verification on by default). Bodies delimited by Content-Length, chunked, or the connection's
 ///   end; a response body above `max_body_size` is an error (`error_kind::body_too_large`).
 /// - Redirects (301, 302, 303, 307, 308) are followed up to `max_redirects`; 303, and 301/302 after
-///   a POST, continue as GET without a body (as browsers and aiohttp do). `response::url` is the
-///   final URL and `response::redirects` counts the hops.
+/// a POST, continue as GET without a body (as browsers and aiohttp do). `response::url` is the
+///   final URL and `response::redirects` counts the hops. A redirect to another origin (scheme,
+///   host or port differ) drops the credentials among the request's fields (Authorization, Cookie,
+///   Proxy-Authorization) for that hop and the rest of the chain, as curl and requests do, so a
+///   server cannot collect them by redirecting elsewhere.
 /// - A keep-alive pool per origin (scheme, host, port): at most `max_connections_per_host` open at
 ///   once (further requests to that host wait their turn) and at most `max_idle_per_host` kept.
 ///   A connection goes back to the pool only after its response was read completely and both sides
@@ -221,6 +224,12 @@ private:
             }
             auto next = detail::http::resolve_location(url, *location);
             if (!next) throw error(error_kind::protocol, r.method, original, "redirected to an unsupported URL: " + std::string(*location));
+            if (!detail::http::same_origin(url, *next)) {
+                std::erase_if(r.fields, [](const auto& f) {
+                    return detail::http::iequals(f.first, "Authorization") || detail::http::iequals(f.first, "Cookie") ||
+                           detail::http::iequals(f.first, "Proxy-Authorization");
+                });
+            }
             if (res.status == 303 || ((res.status == 301 || res.status == 302) && r.method == "POST")) {
                 if (r.method != "HEAD") r.method = "GET";
                 r.body.clear();

@@ -15,6 +15,8 @@ Listens on 127.0.0.1 (a free port, printed first on stdout). Routes (the same on
   /reset            200 with Content-Length 100000, sends 1000 bytes, then resets the connection
   /echo             200, "METHOD BODY"
   /drop-later       200 "dropping" without "Connection: close", then closes the connection (http.server only)
+  /headers          200, the request's header fields as received, one "Name: value" a line (http.server only)
+  /goto?URL         302 to URL, as given (http.server only)
 """
 import asyncio
 import socket
@@ -125,6 +127,10 @@ def stdlib():
                 self.connection.shutdown(socket.SHUT_RDWR)
             elif path == "/echo":
                 self.send(200, b"GET ")
+            elif path == "/headers":
+                self.send(200, "".join(f"{name}: {value}\n" for name, value in self.headers.items()).encode())
+            elif path.startswith("/goto?"):
+                self.send(302, b"", [("Location", path[len("/goto?"):])])
             else:
                 self.send(404, b"no such route")
 

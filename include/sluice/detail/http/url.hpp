@@ -37,6 +37,11 @@ struct url_parts {
     return true;
 }
 
+/// Same scheme, host (any case) and port: where credentials may follow a redirect.
+[[nodiscard]] inline bool same_origin(const url_parts& a, const url_parts& b) noexcept {
+    return a.tls == b.tls && a.port == b.port && iequals(a.host, b.host);
+}
+
 /// Splits an absolute http(s) URL; nullopt for anything else (another scheme, no host, a bad
 /// port, user info, spaces or control characters).
 [[nodiscard]] inline std::optional<url_parts> parse_url(std::string_view text) {
