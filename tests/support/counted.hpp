@@ -1,15 +1,20 @@
 #pragma once
 // `counted`: proves every object (a result, a frame's local, an item) is destroyed exactly once
-// (cppcoro's test/counted.hpp idea). Put one in a coroutine frame to count frames.
+// (cppcoro's test/counted.hpp idea). Put one in a coroutine frame to count frames. The counters
+// are atomic: tests of several loops (run_on_cores, channel) count objects on several threads.
 
+#include <atomic>
 #include <cstdint>
 
 namespace sluice_test {
 
 struct counted {
-    static inline std::int64_t constructions = 0;
-    static inline std::int64_t destructions = 0;
-    static void reset() noexcept { constructions = destructions = 0; }
+    static inline std::atomic<std::int64_t> constructions{0};
+    static inline std::atomic<std::int64_t> destructions{0};
+    static void reset() noexcept {
+        constructions = 0;
+        destructions = 0;
+    }
     [[nodiscard]] static std::int64_t alive() noexcept { return constructions - destructions; }
 
     int id = 0;

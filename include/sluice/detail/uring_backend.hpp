@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "io_backend.hpp"
+#include "ring_memory.hpp"
 
 namespace sluice::detail {
 
@@ -120,6 +121,7 @@ public:
             const int rc = ring_setup_override ? ring_setup_override(options.submission_entries, &ring_, &params)
                                                : io_uring_queue_init_params(options.submission_entries, &ring_, &params);
             if (rc == 0) {
+                ring_mapped();
                 flags_ = params.flags;
                 // Half the CQ for ops, half for the ASYNC_CANCELs that may target each of them, one
                 // CQE for liburing's internal wait timeout on kernels without IORING_FEAT_EXT_ARG:
@@ -133,7 +135,10 @@ public:
         }
         throw ring_setup_error(error);
     }
-    ~uring_backend() override { io_uring_queue_exit(&ring_); }
+    ~uring_backend() override {
+        ring_unmapped();
+        io_uring_queue_exit(&ring_);
+    }
 
     [[nodiscard]] backend kind() const noexcept override { return backend::io_uring; }
 
