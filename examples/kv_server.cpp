@@ -14,12 +14,22 @@
 // as is a malformed request; the server stays up. Keys with a deadline (EX/PX) expire when next
 // touched (no background sweep: an expired key nobody reads keeps its memory until then).
 //
-// Usage: kv_server [-h] [--port P] [--host ADDRESS] [--max-request BYTES] (see `help` below; a bad
-// argument exits 2 with one line, examples/support/arguments.hpp). The first line printed is
-// "Serving on ADDRESS:PORT".
+// Several cores (--cores N): N loops on N threads (sluice::run_on_cores), each accepting on its own
+// SO_REUSEPORT listener on the same port and doing its clients' socket I/O. The store stays one,
+// owned by core 0's loop, so a GET sees a SET made through any connection on any core, with no lock:
+// a connection on another core hands each batch of buffered requests (a view of its read buffer,
+// no copy) to core 0 by message (loop_handle::post), core 0 parses and runs them into the
+// connection's reply buffer and posts the completion back, and the connection then sends the
+// replies. (Sharding the keys over the cores would spread the store's work too, at the cost of
+// splitting multi-key commands (MGET, DEL, EXISTS) across shards; not done here.)
+//
+// Usage: kv_server [-h] [--port P] [--host ADDRESS] [--max-request BYTES] [--cores N] (see `help`
+// below; a bad argument exits 2 with one line, examples/support/arguments.hpp). The first line
+// printed is "Serving on ADDRESS:PORT".
 
 #include <sluice/sluice.hpp>
 
+#include "support/core_listeners.hpp"
 #include "support/listen_arguments.hpp"
 
 #include <cerrno>
@@ -31,6 +41,7 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <latch>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -285,29 +296,87 @@ struct options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6380;
     std::size_t max_request = 1 << 20;
+    std::size_t cores = 1;
 };
 
+/// What the cores share: their listeners, and the store with the handle of its loop (core 0's).
+struct shared_state {
+    explicit shared_state(const options& opts) : listeners(opts.cores, opts.host, opts.port) {}
+    support::core_listeners listeners;
+    store keys;                     // touched on core 0's loop only
+    sluice::loop_handle owner;      // core 0's loop; set before owner_known opens
+    std::latch owner_known{1};
+};
+
+/// How far a batch of requests went: bytes fully handled, and whether the rest is malformed.
+struct batch_result {
+    std::size_t consumed = 0;
+    const char* error = nullptr;  // the protocol error that ends the connection, if any
+};
+
+/// Runs every complete request at the front of `in`, appending the replies to `out`.
+batch_result execute_batch(store& keys, std::string_view in, std::size_t max_request, std::string& out) {
+    thread_local std::vector<std::string_view> args;
+    batch_result result;
+    parsed request;
+    while ((request = parse_request(in.substr(result.consumed), max_request, args)).state == parsed::status::complete) {
+        execute(keys, args, out);
+        result.consumed += request.size;
+    }
+    if (request.state == parsed::status::malformed) {
+        result.error = request.why;
+    } else if (in.size() - result.consumed > max_request) {
+        result.error = "request too large";
+    }
+    return result;
+}
+
+/// Sets `done` on the waiting connection's loop when destroyed on core 0's: after the batch ran,
+/// or unrun if core 0's loop ended first (so the connection never waits forever).
+struct completion {
+    sluice::loop_handle back;
+    sluice::event* done;
+    completion(sluice::loop_handle loop, sluice::event& event) : back(std::move(loop)), done(&event) {}
+    completion(completion&& other) noexcept : back(std::move(other.back)), done(other.done) {}
+    completion& operator=(completion&&) = delete;
+    ~completion() {
+        if (back) (void)back.post([done = done] { done->set(); });  // its loop waits: it has not ended
+    }
+};
+
+/// execute_batch on core 0's loop, from a connection on another core. `in` and `out` stay valid:
+/// this frame (and the connection's buffers) wait, shielded from cancellation, until core 0 has
+/// posted the completion back.
+sluice::task<batch_result> execute_on_owner(shared_state& shared, std::string_view in, std::size_t max_request,
+                                            std::string& out) {
+    batch_result result;
+    sluice::event done;
+    const bool posted = shared.owner.post(
+        [&shared, in, max_request, &out, &result, notify = completion(sluice::current_loop(), done)] {
+            result = execute_batch(shared.keys, in, max_request, out);
+        });
+    if (!posted) throw std::runtime_error("the store's core has ended");
+    co_await sluice::shield(done.wait());
+    co_return result;
+}
+
 /// Serves one client until it closes, sends a request that is malformed or too large, or fails.
-sluice::task<> serve_client(sluice::tcp_stream socket, store& keys, std::size_t max_request) {
+/// The requests run on this loop if it owns the store (core 0), else on core 0's.
+sluice::task<> serve_client(sluice::tcp_stream socket, shared_state& shared, bool owner, std::size_t max_request) {
     sluice::buffered_stream client(std::move(socket));
-    std::vector<std::string_view> args;
     std::string replies;
     try {
         for (;;) {
             // Every complete request already buffered, answered in one send.
-            parsed request;
-            while ((request = parse_request(client.buffered(), max_request, args)).state == parsed::status::complete) {
-                execute(keys, args, replies);
-                client.consume(request.size);  // after execute: args point into the buffer
-            }
-            const char* error = request.state == parsed::status::malformed ? request.why : nullptr;
-            if (error == nullptr && client.buffered().size() > max_request) error = "request too large";
-            if (error != nullptr) reply_error(replies, std::string("ERR Protocol error: ") + error);
+            const batch_result batch = owner ? execute_batch(shared.keys, client.buffered(), max_request, replies)
+                                             : co_await execute_on_owner(shared, client.buffered(), max_request, replies);
+            client.consume(batch.consumed);  // after execution: the requests are views into the buffer
+            if (batch.error != nullptr) reply_error(replies, std::string("ERR Protocol error: ") + batch.error);
             if (!replies.empty()) {
                 co_await client.write_all(replies);
                 replies.clear();
             }
-            if (error != nullptr || co_await client.fill() == 0) break;  // end of stream: maybe mid-request
+            if (batch.error != nullptr || co_await client.fill() == 0) break;  // end of stream: maybe mid-request
         }
     } catch (const sluice::cancelled_error&) {
         throw;
@@ -316,25 +385,34 @@ sluice::task<> serve_client(sluice::tcp_stream socket, store& keys, std::size_t 
     }
 }
 
-sluice::task<> serve(options opts) {
-    sluice::tcp_listener listener = sluice::tcp_listener::bind(sluice::endpoint(opts.host, opts.port), 1024);
-    std::printf("Serving on %s\n", listener.local_endpoint().to_string().c_str());
-    std::fflush(stdout);
-    store keys;
-    for (;;) sluice::spawn(serve_client(co_await listener.accept(), keys, opts.max_request)).detach();
+sluice::task<> serve(const options& opts, shared_state& shared, std::size_t core) {
+    if (core == 0) {
+        shared.owner = sluice::current_loop();
+        shared.owner_known.count_down();
+    } else {
+        shared.owner_known.wait();  // start-up only: core 0 publishes its handle before anything else
+    }
+    std::optional<sluice::tcp_listener> listener = shared.listeners.bind(core);
+    if (!listener) co_return;  // core 0 could not bind: its error ends the server
+    if (core == 0) {
+        std::printf("Serving on %s\n", listener->local_endpoint().to_string().c_str());
+        std::fflush(stdout);
+    }
+    for (;;) sluice::spawn(serve_client(co_await listener->accept(), shared, core == 0, opts.max_request)).detach();
 }
 
 constexpr const char* help =
-    "usage: kv_server [-h] [--port P] [--host ADDRESS] [--max-request BYTES]\n"
+    "usage: kv_server [-h] [--port P] [--host ADDRESS] [--max-request BYTES] [--cores N]\n"
     "  -h, --help           show this help and exit\n"
     "  --port P             port to listen on, 0..65535 (default 6380; 0 picks a free port)\n"
     "  --host ADDR          numeric address to listen on (default 127.0.0.1)\n"
-    "  --max-request BYTES  largest request accepted, 64..1073741824 (default 1048576)\n";
+    "  --max-request BYTES  largest request accepted, 64..1073741824 (default 1048576)\n"
+    "  --cores N            loops (threads) serving clients, 1..256 (default 1; the store stays on core 0)\n";
 
 void parse_word(args::command_line& line, options& opts) {
     if (line.is("", "--max-request")) {
         opts.max_request = static_cast<std::size_t>(line.integer(64, 1LL << 30));
-    } else if (!args::listen_address(line, opts.host, opts.port)) {
+    } else if (!args::listen_address(line, opts.host, opts.port) && !support::cores_argument(line, opts.cores)) {
         line.unrecognized();
     }
 }
@@ -346,7 +424,8 @@ int main(int argc, char** argv) {
     const auto each = [&](args::command_line& line) { parse_word(line, opts); };
     if (const auto exit_status = args::parse(argc, argv, help, each)) return *exit_status;
     try {
-        sluice::run(serve(opts));
+        shared_state shared(opts);
+        sluice::run_on_cores(opts.cores, [&](std::size_t core) { return serve(opts, shared, core); });
     } catch (const std::exception& e) {
         std::fprintf(stderr, "kv_server: %s\n", e.what());
         return 1;

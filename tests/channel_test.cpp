@@ -52,7 +52,7 @@ TEST_CASE("channel: capacity 0 is std::invalid_argument", "[channel]") {
     REQUIRE_THROWS_AS(sluice::channel<int>(0), std::invalid_argument);
 }
 
-SLUICE_TEST_CASE("channel: FIFO; send suspends while full and resumes when a receive makes room",
+SLUICE_TEST_CASE("channel: FIFO, send suspends while full and resumes when a receive makes room",
                  "[channel]") {
     sluice::channel<int> ch(2);
     CHECK(ch.capacity() == 2);
@@ -85,7 +85,7 @@ SLUICE_TEST_CASE("channel: a receive waits for a send, which hands its item over
     CHECK(got8 == 42);
 }
 
-SLUICE_TEST_CASE("channel: close while full wakes the senders with queue_closed; buffered items drain first",
+SLUICE_TEST_CASE("channel: close while full wakes the senders with queue_closed, buffered items drain first",
                  "[channel]") {
     counted::reset();
     {
@@ -123,7 +123,7 @@ SLUICE_TEST_CASE("channel: close wakes waiting receivers with queue_closed", "[c
     CHECK(got13 == "sluice: queue closed");
 }
 
-SLUICE_TEST_CASE("channel: a cancelled waiting send does not send; its item is destroyed", "[channel]") {
+SLUICE_TEST_CASE("channel: a cancelled waiting send does not send, its item is destroyed", "[channel]") {
     counted::reset();
     {
         sluice::channel<counted> ch(1);
@@ -143,7 +143,7 @@ SLUICE_TEST_CASE("channel: a cancelled waiting send does not send; its item is d
     CHECK(counted::alive() == 0);
 }
 
-SLUICE_TEST_CASE("channel: a cancelled waiting receive takes nothing; the next send goes to the next receiver",
+SLUICE_TEST_CASE("channel: a cancelled waiting receive takes nothing, the next send goes to the next receiver",
                  "[channel]") {
     sluice::channel<int> ch(1);
     auto first = sluice::spawn([](sluice::channel<int> ch) -> sluice::task<int> { co_return co_await ch.receive(); }, ch);
@@ -263,7 +263,7 @@ TEST_CASE("channel: many receivers on several loops, closed by the producer: eve
     CHECK(sum.load() == static_cast<long>(items) * (items + 1) / 2);
 }
 
-TEST_CASE("channel: a loop ends with its items still buffered; another loop receives them all later",
+TEST_CASE("channel: a loop ends with its items still buffered, another loop receives them all later",
           "[channel][cores]") {
     counted::reset();
     {

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """CTest driver for examples/echo_server (standard library only).
 
-Usage: echo_client.py PATH/TO/echo_server [CLIENTS]
+Usage: echo_client.py PATH/TO/echo_server [CLIENTS [SERVER_ARGUMENTS...]]
 
-Starts `echo_server --port 0 --once CLIENTS`, reads the port from its first line ("Serving on
+Starts `echo_server --port 0 --once CLIENTS SERVER_ARGUMENTS...` (e.g. `--cores 2`), reads the port from its first line ("Serving on
 127.0.0.1:PORT"), runs CLIENTS concurrent clients (threads), each sending several messages (one
 of them 1 MiB, sent in small pieces while a reader thread drains the echo) and checking every echo
 byte for byte, then checks that the server printed a Connection/Closed pair per client and exited
@@ -82,13 +82,14 @@ def client(index, port, errors):
 
 
 def main():
-    if len(sys.argv) not in (2, 3):
+    if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 1
     server_path = sys.argv[1]
-    clients = int(sys.argv[2]) if len(sys.argv) == 3 else 5
+    clients = int(sys.argv[2]) if len(sys.argv) >= 3 else 5
+    extra = sys.argv[3:]
     launcher = [os.environ["SLUICE_TEST_LAUNCHER"]] if os.environ.get("SLUICE_TEST_LAUNCHER") else []
-    server = subprocess.Popen(launcher + [server_path, "--port", "0", "--once", str(clients)],
+    server = subprocess.Popen(launcher + [server_path, "--port", "0", "--once", str(clients)] + extra,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = server.stdout.readline()

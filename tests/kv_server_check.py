@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drives examples/kv_server with real Redis clients (Debian's redis-tools).
 
-    kv_server_check.py KV_SERVER REDIS_CLI REDIS_BENCHMARK cli|bench
+    kv_server_check.py KV_SERVER REDIS_CLI REDIS_BENCHMARK cli|bench [SERVER_ARGUMENTS...]
 
 cli:   every command through redis-cli, with its exact reply; a pipelined batch; an expiring key;
        a malformed request and a too-large one (a RESP error, the connection closed, the server
@@ -9,7 +9,8 @@ cli:   every command through redis-cli, with its exact reply; a pipelined batch;
 bench: `redis-benchmark -t ping,set,get,incr -n 20000 -q`; every command must report a rate.
 
 The server listens on a port of its own (--port 0: the kernel picks a free one), never on 6379,
-so a system redis-server on this machine is neither used nor disturbed.
+so a system redis-server on this machine is neither used nor disturbed. SERVER_ARGUMENTS (e.g.
+`--cores 2`) are passed on to the server.
 """
 import re
 import socket
@@ -18,6 +19,7 @@ import sys
 import time
 
 server_path, cli_path, bench_path, mode = sys.argv[1:5]
+server_arguments = sys.argv[5:]
 failures = []
 
 
@@ -28,7 +30,7 @@ def check(what, got, expected):
         failures.append(what)
 
 
-server = subprocess.Popen([server_path, "--port", "0", "--max-request", "4096"], stdout=subprocess.PIPE, text=True)
+server = subprocess.Popen([server_path, "--port", "0", "--max-request", "4096", *server_arguments], stdout=subprocess.PIPE, text=True)
 try:
     banner = server.stdout.readline()
     match = re.match(r"Serving on 127\.0\.0\.1:(\d+)$", banner.strip())

@@ -1,0 +1,195 @@
+// cores_bench: several loops (run_on_cores) against one, and messages between loops (channel)
+// beside a mutex + condition_variable queue between two plain threads. One RESULT line per run
+// (bench_support.hpp); ns_per_task is per item (w1, w4) or per message (one round trip for the
+// ping-pongs).
+//
+//   cores_bench w1 M L C        W1 (sluice_bench w1) spread over C loops: core i takes the items
+//                               i, i+C, ..., each core at most L/C in flight
+//   cores_bench w4 M C          W4 (gather over M trivial tasks) spread over C loops
+//   cores_bench pingpong N      N round trips between two loops through two channels of capacity 1
+//   cores_bench stream N        N messages one way from one loop to another, channel capacity 1024
+//   cores_bench cv-pingpong N   the same two between two threads over a mutex + condition_variable
+//   cores_bench cv-stream N     bounded queue (capacity 1 each way / 1024)
+//
+// Boost.Asio's post between two io_contexts is in cores_asio_bench.cpp. Exit status 1 when the
+// checksum is wrong.
+
+#include <sluice/sluice.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_support.hpp"
+
+namespace {
+
+sluice::task<long long> yield_then_double(long long i) {
+    co_await sluice::yield();
+    co_return 2 * i;
+}
+
+/// Core `core`'s share of 0..m-1: every `cores`-th item from `core` on.
+sluice::generator<sluice::task<long long>> share_of(long long m, std::size_t core, std::size_t cores) {
+    for (auto i = static_cast<long long>(core); i < m; i += static_cast<long long>(cores)) co_yield yield_then_double(i);
+}
+
+long long sum_of(const std::vector<long long>& values) {
+    long long sum = 0;
+    for (long long value : values) sum += value;
+    return sum;
+}
+
+long long w1(long long m, long long limit, std::size_t cores) {
+    const long long per_core = std::max(1LL, limit / static_cast<long long>(cores));
+    return sum_of(sluice::run_on_cores(cores, [=](std::size_t core) -> sluice::task<long long> {
+        long long sum = 0;
+        for (auto next : sluice::limited_as_completed(share_of(m, core, cores), per_core)) sum += co_await next;
+        co_return sum;
+    }));
+}
+
+long long w4(long long m, std::size_t cores) {
+    return sum_of(sluice::run_on_cores(cores, [=](std::size_t core) -> sluice::task<long long> {
+        co_return sum_of(co_await sluice::gather(share_of(m, core, cores)));
+    }));
+}
+
+long long channel_pingpong(long long n) {
+    sluice::channel<long long> ping(1);
+    sluice::channel<long long> pong(1);
+    const std::vector<long long> sums = sluice::run_on_cores(2, [&](std::size_t core) -> sluice::task<long long> {
+        long long sum = 0;
+        for (long long i = 0; i < n; ++i) {
+            if (core == 0) {
+                co_await ping.send(i);
+                sum += co_await pong.receive();
+            } else {
+                co_await pong.send(co_await ping.receive());
+            }
+        }
+        co_return sum;
+    });
+    return sums[0];
+}
+
+long long channel_stream(long long n) {
+    sluice::channel<long long> stream(1024);
+    const std::vector<long long> sums = sluice::run_on_cores(2, [&](std::size_t core) -> sluice::task<long long> {
+        long long sum = 0;
+        for (long long i = 0; i < n; ++i) {
+            if (core == 0) {
+                co_await stream.send(i);
+            } else {
+                sum += co_await stream.receive();
+            }
+        }
+        co_return sum;
+    });
+    return sums[1];
+}
+
+/// A bounded blocking queue: the textbook mutex + two condition variables.
+class cv_queue {
+public:
+    explicit cv_queue(std::size_t capacity) : capacity_(capacity) {}
+    void push(long long value) {
+        std::unique_lock lock(mutex_);
+        not_full_.wait(lock, [&] { return items_.size() < capacity_; });
+        items_.push_back(value);
+        not_empty_.notify_one();
+    }
+    long long pop() {
+        std::unique_lock lock(mutex_);
+        not_empty_.wait(lock, [&] { return !items_.empty(); });
+        const long long value = items_.front();
+        items_.pop_front();
+        not_full_.notify_one();
+        return value;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable not_empty_;
+    std::condition_variable not_full_;
+    std::deque<long long> items_;
+    std::size_t capacity_;
+};
+
+long long cv_pingpong(long long n) {
+    cv_queue ping(1);
+    cv_queue pong(1);
+    std::thread echo([&] {
+        for (long long i = 0; i < n; ++i) pong.push(ping.pop());
+    });
+    long long sum = 0;
+    for (long long i = 0; i < n; ++i) {
+        ping.push(i);
+        sum += pong.pop();
+    }
+    echo.join();
+    return sum;
+}
+
+long long cv_stream(long long n) {
+    cv_queue stream(1024);
+    long long sum = 0;
+    std::thread consumer([&] {
+        for (long long i = 0; i < n; ++i) sum += stream.pop();
+    });
+    for (long long i = 0; i < n; ++i) stream.push(i);
+    consumer.join();
+    return sum;
+}
+
+int usage() {
+    std::fprintf(stderr, "usage: cores_bench w1 M L C | w4 M C | pingpong N | stream N | cv-pingpong N | cv-stream N\n");
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return usage();
+    const std::string workload = argv[1];
+    const long long m = sluice_bench::argument(argc, argv, 2, 1'000'000);
+    const long long expected_items = m * (m - 1);  // sum of 2i over 0..m-1
+    const long long expected_messages = m * (m - 1) / 2;
+    sluice_bench::stopwatch clock;
+    if (workload == "w1") {
+        const long long l = sluice_bench::argument(argc, argv, 3, 1000);
+        const auto cores = static_cast<std::size_t>(sluice_bench::argument(argc, argv, 4, 1));
+        const long long sum = w1(m, l, cores);
+        return sluice_bench::report("sluice", "W1", "M=" + std::to_string(m) + " L=" + std::to_string(l) + " cores=" + std::to_string(cores),
+                                    m, sum, expected_items, clock.seconds());
+    }
+    if (workload == "w4") {
+        const auto cores = static_cast<std::size_t>(sluice_bench::argument(argc, argv, 3, 1));
+        const long long sum = w4(m, cores);
+        return sluice_bench::report("sluice", "W4", "M=" + std::to_string(m) + " cores=" + std::to_string(cores), m, sum,
+                                    expected_items, clock.seconds());
+    }
+    if (workload == "pingpong") {
+        const long long sum = channel_pingpong(m);
+        return sluice_bench::report("sluice", "pingpong", "N=" + std::to_string(m), m, sum, expected_messages, clock.seconds());
+    }
+    if (workload == "stream") {
+        const long long sum = channel_stream(m);
+        return sluice_bench::report("sluice", "stream", "N=" + std::to_string(m), m, sum, expected_messages, clock.seconds());
+    }
+    if (workload == "cv-pingpong") {
+        const long long sum = cv_pingpong(m);
+        return sluice_bench::report("cv", "pingpong", "N=" + std::to_string(m), m, sum, expected_messages, clock.seconds());
+    }
+    if (workload == "cv-stream") {
+        const long long sum = cv_stream(m);
+        return sluice_bench::report("cv", "stream", "N=" + std::to_string(m), m, sum, expected_messages, clock.seconds());
+    }
+    return usage();
+}
