@@ -54,4 +54,11 @@ inline int report(const char* peer, const std::string& workload, const std::stri
     return ok ? 0 : 1;
 }
 
+/// report() for `n` messages carrying 0 .. n-1 (cores_bench, cores_asio_bench): the sum expected
+/// is n(n-1)/2.
+inline int report_messages(const char* peer, const std::string& workload, long long n, long long sum,
+                           double wall_seconds) {
+    return report(peer, workload, "N=" + std::to_string(n), n, sum, n * (n - 1) / 2, wall_seconds);
+}
+
 }  // namespace sluice_bench

@@ -83,15 +83,10 @@ int main(int argc, char** argv) {
     if (argc < 2) return 2;
     const std::string workload = argv[1];
     const long long n = sluice_bench::argument(argc, argv, 2, 1'000'000);
-    const long long expected = n * (n - 1) / 2;
     sluice_bench::stopwatch clock;
-    if (workload == "pingpong") {
-        const long long sum = run_pingpong(n);
-        return sluice_bench::report("asio", "pingpong", "N=" + std::to_string(n), n, sum, expected, clock.seconds());
-    }
-    if (workload == "stream") {
-        const long long sum = run_stream(n);
-        return sluice_bench::report("asio", "stream", "N=" + std::to_string(n), n, sum, expected, clock.seconds());
+    if (workload == "pingpong" || workload == "stream") {
+        const long long sum = workload == "pingpong" ? run_pingpong(n) : run_stream(n);
+        return sluice_bench::report_messages("asio", workload, n, sum, clock.seconds());
     }
     return 2;
 }

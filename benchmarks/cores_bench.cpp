@@ -61,39 +61,33 @@ long long w4(long long m, std::size_t cores) {
     }));
 }
 
-long long channel_pingpong(long long n) {
-    sluice::channel<long long> ping(1);
-    sluice::channel<long long> pong(1);
+/// n messages between two loops: a round trip each through two channels of capacity 1
+/// (ping-pong), or one way through a channel of capacity 1024 (stream).
+long long channel_messages(long long n, bool round_trip) {
+    sluice::channel<long long> there(round_trip ? 1 : 1024);
+    sluice::channel<long long> back(1);
     const std::vector<long long> sums = sluice::run_on_cores(2, [&](std::size_t core) -> sluice::task<long long> {
         long long sum = 0;
         for (long long i = 0; i < n; ++i) {
             if (core == 0) {
-                co_await ping.send(i);
-                sum += co_await pong.receive();
+                co_await there.send(i);
+                if (round_trip) sum += co_await back.receive();
             } else {
-                co_await pong.send(co_await ping.receive());
+                const long long value = co_await there.receive();
+                if (round_trip) {
+                    co_await back.send(value);
+                } else {
+                    sum += value;
+                }
             }
         }
         co_return sum;
     });
-    return sums[0];
+    return round_trip ? sums[0] : sums[1];
 }
 
-long long channel_stream(long long n) {
-    sluice::channel<long long> stream(1024);
-    const std::vector<long long> sums = sluice::run_on_cores(2, [&](std::size_t core) -> sluice::task<long long> {
-        long long sum = 0;
-        for (long long i = 0; i < n; ++i) {
-            if (core == 0) {
-                co_await stream.send(i);
-            } else {
-                sum += co_await stream.receive();
-            }
-        }
-        co_return sum;
-    });
-    return sums[1];
-}
+long long channel_pingpong(long long n) { return channel_messages(n, true); }
+long long channel_stream(long long n) { return channel_messages(n, false); }
 
 /// A bounded blocking queue: the textbook mutex + two condition variables.
 class cv_queue {
@@ -160,7 +154,6 @@ int main(int argc, char** argv) {
     const std::string workload = argv[1];
     const long long m = sluice_bench::argument(argc, argv, 2, 1'000'000);
     const long long expected_items = m * (m - 1);  // sum of 2i over 0..m-1
-    const long long expected_messages = m * (m - 1) / 2;
     sluice_bench::stopwatch clock;
     if (workload == "w1") {
         const long long l = sluice_bench::argument(argc, argv, 3, 1000);
@@ -175,21 +168,20 @@ int main(int argc, char** argv) {
         return sluice_bench::report("sluice", "W4", "M=" + std::to_string(m) + " cores=" + std::to_string(cores), m, sum,
                                     expected_items, clock.seconds());
     }
-    if (workload == "pingpong") {
-        const long long sum = channel_pingpong(m);
-        return sluice_bench::report("sluice", "pingpong", "N=" + std::to_string(m), m, sum, expected_messages, clock.seconds());
-    }
-    if (workload == "stream") {
-        const long long sum = channel_stream(m);
-        return sluice_bench::report("sluice", "stream", "N=" + std::to_string(m), m, sum, expected_messages, clock.seconds());
-    }
-    if (workload == "cv-pingpong") {
-        const long long sum = cv_pingpong(m);
-        return sluice_bench::report("cv", "pingpong", "N=" + std::to_string(m), m, sum, expected_messages, clock.seconds());
-    }
-    if (workload == "cv-stream") {
-        const long long sum = cv_stream(m);
-        return sluice_bench::report("cv", "stream", "N=" + std::to_string(m), m, sum, expected_messages, clock.seconds());
+    struct message_workload {
+        const char* name;
+        const char* peer;
+        const char* workload;
+        long long (*run)(long long);
+    };
+    constexpr message_workload message_workloads[] = {
+        {"pingpong", "sluice", "pingpong", channel_pingpong}, {"stream", "sluice", "stream", channel_stream},
+        {"cv-pingpong", "cv", "pingpong", cv_pingpong},        {"cv-stream", "cv", "stream", cv_stream},
+    };
+    for (const message_workload& each : message_workloads) {
+        if (workload != each.name) continue;
+        const long long sum = each.run(m);
+        return sluice_bench::report_messages(each.peer, each.workload, m, sum, clock.seconds());
     }
     return usage();
 }
