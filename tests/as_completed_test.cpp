@@ -12,12 +12,14 @@
 #include <sluice/as_completed.hpp>
 #include <sluice/async_generator.hpp>
 #include <sluice/cancellation.hpp>
+#include <sluice/event.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/generator.hpp>
 #include <sluice/task.hpp>
 #include <sluice/time.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
@@ -94,27 +96,43 @@ sluice::generator<sluice::task<int>> counting_up(int count, int& pulls, tracker&
 
 using sleep_awaitable = decltype(sluice::sleep_for(1ms));
 
-/// A user-defined, non-task awaitable: completes with `value` after `delay`, by way of a sleep.
-class delayed_value {
+using gate_wait = decltype(std::declval<sluice::event&>().wait());
+
+/// A user-defined, non-task awaitable: completes with `value` once its gate is set, by way of the
+/// event's own awaiter; counts in `started` that it began waiting.
+class gated_value {
 public:
-    delayed_value(int value, std::chrono::milliseconds delay) noexcept : value_(value), delay_(delay) {}
+    gated_value(int value, sluice::event& gate, int& started) noexcept : value_(value), gate_(&gate), started_(&started) {}
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
-        sleep_.emplace(sluice::sleep_for(delay_));
-        return sleep_->await_suspend(waiter);
+        ++*started_;
+        wait_.emplace(gate_->wait());
+        return !wait_->await_ready() && wait_->await_suspend(waiter);
     }
     int await_resume() {
-        sleep_->await_resume();
+        wait_->await_resume();
         return value_;
     }
 
 private:
     int value_;
-    std::chrono::milliseconds delay_;
-    std::optional<sleep_awaitable> sleep_;
+    sluice::event* gate_;
+    int* started_;
+    std::optional<gate_wait> wait_;
 };
+
+/// Opens gates[order[k]] once every item has started and the consumer holds k results: the items
+/// complete in `order`, however the loop schedules them (no sleep races another).
+sluice::task<void> open_in_order(std::array<sluice::event, 3>& gates, std::array<int, 3> order, const int& started,
+                                 const std::vector<int>& got) {
+    co_await until([&] { return started == 3; });
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        co_await until([&] { return got.size() == k; });
+        gates[static_cast<std::size_t>(order[k])].set();
+    }
+}
 
 /// One consumer taking one result of `range` (for the two-consumers test).
 template <class Range>
@@ -234,12 +252,17 @@ SLUICE_TEST_CASE("limited_as_completed over a vector of sleep_for awaitables yie
 
 SLUICE_TEST_CASE("limited_as_completed over a user-defined awaitable type yields its results in completion order",
                  "[as_completed][source]") {
-    std::vector<delayed_value> jobs;
-    jobs.emplace_back(0, 12ms);
-    jobs.emplace_back(1, 4ms);
-    jobs.emplace_back(2, 8ms);
+    // The items finish in the order 1, 2, 0 because their gates open in that order, each only after
+    // the consumer took the previous result (sleeps of 4, 8 and 12 ms raced each other on a loaded
+    // machine). A range yielding in source order would wait on item 0 forever: a CTest TIMEOUT.
+    std::array<sluice::event, 3> gates;
+    int started = 0;
+    std::vector<gated_value> jobs;
+    for (int i = 0; i < 3; ++i) jobs.emplace_back(i, gates[static_cast<std::size_t>(i)], started);
     std::vector<int> got;
+    auto opener = sluice::spawn(open_in_order(gates, {1, 2, 0}, started, got));
     for (auto next : sluice::limited_as_completed(jobs, 3)) got.push_back(co_await next);
+    co_await opener;
     CHECK(got == std::vector<int>{1, 2, 0});
 }
 
