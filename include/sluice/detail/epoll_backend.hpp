@@ -172,10 +172,10 @@ public:
 
     [[nodiscard]] backend kind() const noexcept override { return backend::epoll; }
     [[nodiscard]] bool idle(const io_operation* background) const noexcept override {
-        return waiting_ <= counted(background) && offloaded_ == 0 && resubmitted_head_ == nullptr;
+        return waiting_ <= counted(background) && offloaded_ == 0 && resubmitted_.empty();
     }
     [[nodiscard]] bool has_work(const io_operation* background) const noexcept override {
-        return waiting_ > counted(background) || resubmitted_head_ != nullptr;
+        return waiting_ > counted(background) || !resubmitted_.empty();
     }
 
     void submit(io_operation& op) override {
@@ -201,7 +201,7 @@ public:
                 return;
             }
         }
-        if (state.head[direction] == nullptr) {  // FIFO: never overtake an op already waiting
+        if (state.waiters[direction].empty()) {  // FIFO: never overtake an op already waiting
             const int result = try_ready_request(r);
             if (result != -EAGAIN) {
                 op.complete(result);
@@ -213,10 +213,7 @@ public:
 
     void resubmit(io_operation& op) noexcept override {
         op.backend_state_ = resubmitted;
-        op.link_next_ = nullptr;
-        op.link_prev_ = resubmitted_tail_;
-        (resubmitted_tail_ ? resubmitted_tail_->link_next_ : resubmitted_head_) = &op;
-        resubmitted_tail_ = &op;
+        resubmitted_.push_back(op);
     }
 
     void cancel(io_operation& target) override {
@@ -236,7 +233,7 @@ public:
     }
 
     void submit_and_reap(std::chrono::nanoseconds timeout) override {
-        if (resubmitted_head_ != nullptr) {
+        if (!resubmitted_.empty()) {
             issue_resubmitted();
             timeout = std::chrono::nanoseconds::zero();  // some may have completed: do not block
         }
@@ -255,7 +252,7 @@ public:
         // By index, never by reference: a completion may submit again (the inbox's read re-arms
         // inside its completion), and a submit may grow fds_.
         for (int direction = 0; direction < 2; ++direction) {
-            while (io_operation* op = fds_[static_cast<std::size_t>(fd)].head[direction]) {
+            while (io_operation* op = fds_[static_cast<std::size_t>(fd)].waiters[direction].front()) {
                 unlink(*op);
                 op->complete(-EBADF);
             }
@@ -267,6 +264,8 @@ public:
 private:
     friend class file_job;
 
+    using op_list = intrusive_list<io_operation, &io_operation::links_>;
+
     static constexpr unsigned char waiting = 1;    // in its descriptor's list
     static constexpr unsigned char offloaded = 2;  // a file_job on the worker pool
     static constexpr unsigned char resubmitted = 3;  // waiting for the next submit_and_reap
@@ -277,8 +276,7 @@ private:
     }
 
     struct fd_state {
-        io_operation* head[2] = {nullptr, nullptr};  // [0] readers, [1] writers
-        io_operation* tail[2] = {nullptr, nullptr};
+        op_list waiters[2];  // [0] readers, [1] writers
         bool registered = false;  // in the epoll set (EPOLLIN | EPOLLOUT | EPOLLRDHUP, edge-triggered)
         bool pollable = false;    // opened as a `file` but a FIFO, terminal, ...: read_at is a read
     };
@@ -351,34 +349,26 @@ private:
             state.registered = true;
         }
         op.backend_state_ = waiting;
-        op.link_next_ = nullptr;
-        op.link_prev_ = state.tail[direction];
-        (state.tail[direction] ? state.tail[direction]->link_next_ : state.head[direction]) = &op;
-        state.tail[direction] = &op;
+        state.waiters[direction].push_back(op);
         ++waiting_;
     }
 
     void unlink(io_operation& op) noexcept {
         fd_state& state = fds_[static_cast<std::size_t>(op.request.fd)];
-        const int direction = direction_of(op.request.code);
-        (op.link_prev_ ? op.link_prev_->link_next_ : state.head[direction]) = op.link_next_;
-        (op.link_next_ ? op.link_next_->link_prev_ : state.tail[direction]) = op.link_prev_;
-        op.link_prev_ = op.link_next_ = nullptr;
+        state.waiters[direction_of(op.request.code)].remove(op);
         op.backend_state_ = 0;
         --waiting_;
     }
 
     void unlink_resubmitted(io_operation& op) noexcept {
-        (op.link_prev_ ? op.link_prev_->link_next_ : resubmitted_head_) = op.link_next_;
-        (op.link_next_ ? op.link_next_->link_prev_ : resubmitted_tail_) = op.link_prev_;
-        op.link_prev_ = op.link_next_ = nullptr;
+        resubmitted_.remove(op);
         op.backend_state_ = 0;
     }
 
     /// Ops resubmitted since the last reap, in order. One that cannot even be started (no memory
     /// for a file job) completes with the error instead.
     void issue_resubmitted() noexcept {
-        while (io_operation* op = resubmitted_head_) {
+        while (io_operation* op = resubmitted_.front()) {
             unlink_resubmitted(*op);
             try {
                 submit(*op);
@@ -396,7 +386,7 @@ private:
     /// TRICKY: by index, never by reference: completing the inbox's read re-arms it (a submit, which
     /// may grow fds_); file_jobs (an open of a FIFO grows fds_ too) are delivered between turns.
     void retry(int fd, int direction) noexcept {
-        while (io_operation* op = fds_[static_cast<std::size_t>(fd)].head[direction]) {
+        while (io_operation* op = fds_[static_cast<std::size_t>(fd)].waiters[direction].front()) {
             const int result = op->request.code == io_code::connect ? connect_result(op->request.fd)
                                                                      : try_ready_request(op->request);
             if (result == -EAGAIN) return;
@@ -468,8 +458,7 @@ private:
     std::vector<fd_state> fds_;  // indexed by descriptor
     std::size_t waiting_ = 0;    // ops in some descriptor's list
     std::size_t offloaded_ = 0;  // file ops on the worker pool
-    io_operation* resubmitted_head_ = nullptr;  // see resubmit()
-    io_operation* resubmitted_tail_ = nullptr;
+    op_list resubmitted_;        // see resubmit()
     bool use_pwait2_ = true;
 };
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "../backend.hpp"
+#include "intrusive_list.hpp"
 #include "io_backend.hpp"
 #include "ready_queue.hpp"
 #include "timer_queue.hpp"
@@ -43,8 +44,7 @@ protected:
 
 private:
     friend class event_loop;
-    root_node* prev_ = nullptr;
-    root_node* next_ = nullptr;
+    list_links<root_node> links_;
     std::uint64_t serial_ = 0;
 };
 
@@ -148,22 +148,16 @@ public:
 
     void adopt(root_node& root) noexcept {
         root.serial_ = ++root_serial_;
-        root.prev_ = nullptr;
-        root.next_ = roots_;
-        if (roots_ != nullptr) roots_->prev_ = &root;
-        roots_ = &root;
+        roots_.push_front(root);
     }
-    void release(root_node& root) noexcept {
-        (root.prev_ ? root.prev_->next_ : roots_) = root.next_;
-        if (root.next_ != nullptr) root.next_->prev_ = root.prev_;
-    }
-    [[nodiscard]] bool has_roots() const noexcept { return roots_ != nullptr; }
+    void release(root_node& root) noexcept { roots_.remove(root); }
+    [[nodiscard]] bool has_roots() const noexcept { return !roots_.empty(); }
 
     /// A cancel that another thread posted (join_handle::cancel): the root may have finished, and
     /// its frame been freed, since; it is cancelled only if still alive. A linear search: a
     /// cross-thread cancel is rare, and the hot paths (adopt, release) stay two pointer writes.
     void cancel_if_live(const root_node* target, std::uint64_t serial) noexcept {
-        for (root_node* root = roots_; root != nullptr; root = root->next_) {
+        for (root_node* root = roots_.front(); root != nullptr; root = roots_.next_of(*root)) {
             if (root == target && root->serial_ == serial) {
                 root->request_cancel();
                 return;
@@ -173,7 +167,9 @@ public:
 
     /// Requests cancellation of every live spawned task (they only get scheduled; none runs here).
     void cancel_all_roots() noexcept {
-        for (root_node* root = roots_; root != nullptr; root = root->next_) root->request_cancel();
+        for (root_node* root = roots_.front(); root != nullptr; root = roots_.next_of(*root)) {
+            root->request_cancel();
+        }
     }
 
     /// Runs turns until `done()` holds (true) or nothing can ever happen again (false): no ready
@@ -232,7 +228,7 @@ private:
     std::unique_ptr<io_backend> io_;
     ready_queue ready_;
     timer_queue timers_;
-    root_node* roots_ = nullptr;
+    intrusive_list<root_node, &root_node::links_> roots_;
     std::uint64_t root_serial_ = 0;
     remote_wakeup* wakeup_ = nullptr;
     event_loop_options options_;

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "../backend.hpp"
+#include "intrusive_list.hpp"
 
 namespace sluice::detail {
 
@@ -81,8 +82,7 @@ private:
     friend class epoll_backend;
     // Backend bookkeeping: an intrusive list (the ring's slot queue, an epoll descriptor's waiters)
     // and a backend-defined state.
-    io_operation* link_prev_ = nullptr;
-    io_operation* link_next_ = nullptr;
+    list_links<io_operation> links_;
     void* backend_data_ = nullptr;
     unsigned char backend_state_ = 0;
 };

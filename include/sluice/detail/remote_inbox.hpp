@@ -49,6 +49,7 @@
 
 #include "cancellation.hpp"
 #include "event_loop.hpp"
+#include "intrusive_list.hpp"
 #include "io_backend.hpp"
 
 namespace sluice::detail {
@@ -107,15 +108,11 @@ public:
     [[nodiscard]] bool post(remote_completion& item) noexcept {
         std::lock_guard lock(mutex_);
         if (ended_) return false;
-        item.inbox_next_ = nullptr;
-        if (tail_ != nullptr) {
-            tail_->inbox_next_ = &item;  // a write is already pending for the list: no second one
-        } else {
-            head_ = &item;
+        if (posted_items_.empty()) {  // else a write is already pending for the list: no second one
             posted_.store(true, std::memory_order_release);
             signal();
         }
-        tail_ = &item;
+        posted_items_.push_back(item);
         return true;
     }
 
@@ -138,18 +135,13 @@ public:
     void withdraw() noexcept { --outstanding_; }
 
     void drain() noexcept override {
-        remote_completion* item;
+        completion_queue items;
         {
             std::lock_guard lock(mutex_);
-            item = std::exchange(head_, nullptr);
-            tail_ = nullptr;
+            items = posted_items_.take_all();
             posted_.store(false, std::memory_order_relaxed);
         }
-        while (item != nullptr) {
-            remote_completion* next = item->inbox_next_;
-            item->deliver();  // may free the item
-            item = next;
-        }
+        while (remote_completion* item = items.pop_front()) item->deliver();  // may free the item
     }
 
     [[nodiscard]] const io_operation* wakeup_op() const noexcept override { return this; }
@@ -161,14 +153,13 @@ public:
     /// accepted, queued items are discarded, and the read, if in flight, is cancelled and its
     /// completion awaited, so the kernel is done with `buffer_`; then the backend forgets the fd.
     void close() noexcept {
-        remote_completion* item;
+        completion_queue items;
         {
             std::lock_guard lock(mutex_);
             ended_ = true;
-            item = std::exchange(head_, nullptr);
-            tail_ = nullptr;
+            items = posted_items_.take_all();
         }
-        while (item != nullptr) std::exchange(item, item->inbox_next_)->discard();
+        while (remote_completion* item = items.pop_front()) item->discard();
         loop_->set_wakeup(nullptr);
         closing_ = true;
         try {
@@ -212,6 +203,8 @@ public:
     }
 
 private:
+    using completion_queue = intrusive_queue<remote_completion, &remote_completion::inbox_next_>;
+
     void signal() const noexcept {
         const std::uint64_t one = 1;
         // Blocking eventfd: write(2) fails only with EINTR here (the counter cannot reach 2^64-2).
@@ -231,8 +224,7 @@ private:
     const int fd_;
     std::atomic<std::size_t> handles_{0};  // live loop_handles
     std::mutex mutex_;
-    remote_completion* head_ = nullptr;
-    remote_completion* tail_ = nullptr;
+    completion_queue posted_items_;
     bool ended_ = false;
 };
 

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "intrusive_list.hpp"
+
 namespace sluice::detail {
 
 using clock = std::chrono::steady_clock;
@@ -38,19 +40,19 @@ private:
 
     std::uint64_t sequence_ = 0;
     std::size_t index_ = not_armed;  // heap position, or in_fifo
-    timer_node* fifo_prev_ = nullptr;
-    timer_node* fifo_next_ = nullptr;
+    list_links<timer_node> fifo_links_;
 };
 
 class timer_queue {
 public:
-    [[nodiscard]] bool empty() const noexcept { return heap_.empty() && fifo_head_ == nullptr; }
+    [[nodiscard]] bool empty() const noexcept { return heap_.empty() && fifo_.empty(); }
 
     [[nodiscard]] timer_node& earliest() const noexcept {
         assert(!empty());
-        if (fifo_head_ == nullptr) return *heap_.front();
-        if (heap_.empty()) return *fifo_head_;
-        return before(heap_.front(), fifo_head_) ? *heap_.front() : *fifo_head_;
+        timer_node* fifo_front = fifo_.front();
+        if (fifo_front == nullptr) return *heap_.front();
+        if (heap_.empty()) return *fifo_front;
+        return before(heap_.front(), fifo_front) ? *heap_.front() : *fifo_front;
     }
 
     /// Strong exception safety: if growing the heap throws, nothing changed and `node` is not armed.
@@ -68,7 +70,7 @@ public:
         assert(!node.armed());
         assert(heap_.size() < heap_.capacity());
         node.sequence_ = next_sequence_++;
-        if (fifo_tail_ == nullptr || !(node.deadline < fifo_tail_->deadline)) {
+        if (fifo_.empty() || !(node.deadline < fifo_.back()->deadline)) {
             append_fifo(node);
         } else {
             heap_.push_back(&node);
@@ -100,15 +102,10 @@ private:
 
     void append_fifo(timer_node& node) noexcept {
         node.index_ = timer_node::in_fifo;
-        node.fifo_prev_ = fifo_tail_;
-        node.fifo_next_ = nullptr;
-        (fifo_tail_ ? fifo_tail_->fifo_next_ : fifo_head_) = &node;
-        fifo_tail_ = &node;
+        fifo_.push_back(node);
     }
     void unlink_fifo(timer_node& node) noexcept {
-        (node.fifo_prev_ ? node.fifo_prev_->fifo_next_ : fifo_head_) = node.fifo_next_;
-        (node.fifo_next_ ? node.fifo_next_->fifo_prev_ : fifo_tail_) = node.fifo_prev_;
-        node.fifo_prev_ = node.fifo_next_ = nullptr;
+        fifo_.remove(node);
         node.index_ = timer_node::not_armed;
     }
 
@@ -141,8 +138,7 @@ private:
     }
 
     std::vector<timer_node*> heap_;
-    timer_node* fifo_head_ = nullptr;
-    timer_node* fifo_tail_ = nullptr;
+    intrusive_list<timer_node, &timer_node::fifo_links_> fifo_;
     std::uint64_t next_sequence_ = 0;
 };
 

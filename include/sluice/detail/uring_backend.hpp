@@ -146,20 +146,20 @@ public:
     /// No op handed to the kernel (or waiting for a slot) whose CQE has not arrived yet, apart from
     /// `background` if it is one of those in the kernel.
     [[nodiscard]] bool idle(const io_operation* background) const noexcept override {
-        return in_flight_ <= counted(background) && pending_head_ == nullptr;
+        return in_flight_ <= counted(background) && pending_.empty();
     }
     /// Something to submit or to reap, apart from `background` in the kernel: the loop's busy
     /// turns skip the ring entirely otherwise.
     [[nodiscard]] bool has_work(const io_operation* background) const noexcept override {
         return in_flight_ > counted(background) || unsubmitted_ != 0 ||
-               (pending_head_ != nullptr && in_flight_ < budget_);
+               (!pending_.empty() && in_flight_ < budget_);
     }
     /// Ops the kernel may hold at once (half the CQ, see the constructor).
     [[nodiscard]] unsigned budget() const noexcept { return budget_; }
 
     /// Takes an SQE now if the CQ budget allows; otherwise queues the op until a CQE frees a slot.
     void submit(io_operation& op) override {
-        if (in_flight_ < budget_ && pending_head_ == nullptr) {
+        if (in_flight_ < budget_ && pending_.empty()) {
             issue(op);
         } else {
             append_pending(op);
@@ -267,8 +267,8 @@ private:
     }
 
     void issue_pending() {
-        while (pending_head_ != nullptr && in_flight_ < budget_) {
-            io_operation& op = *pending_head_;
+        while (!pending_.empty() && in_flight_ < budget_) {
+            io_operation& op = *pending_.front();
             unlink_pending(op);
             issue(op);
         }
@@ -276,16 +276,11 @@ private:
 
     void append_pending(io_operation& op) noexcept {
         op.backend_state_ = pending;
-        op.link_prev_ = pending_tail_;
-        op.link_next_ = nullptr;
-        (pending_tail_ ? pending_tail_->link_next_ : pending_head_) = &op;
-        pending_tail_ = &op;
+        pending_.push_back(op);
     }
     void unlink_pending(io_operation& op) noexcept {
-        (op.link_prev_ ? op.link_prev_->link_next_ : pending_head_) = op.link_next_;
-        (op.link_next_ ? op.link_next_->link_prev_ : pending_tail_) = op.link_prev_;
+        pending_.remove(op);
         op.backend_state_ = 0;
-        op.link_prev_ = op.link_next_ = nullptr;
     }
 
     io_uring ring_{};
@@ -293,8 +288,7 @@ private:
     unsigned budget_ = 0;
     unsigned in_flight_ = 0;
     unsigned unsubmitted_ = 0;  // SQEs prepared since the last io_uring_enter
-    io_operation* pending_head_ = nullptr;
-    io_operation* pending_tail_ = nullptr;
+    intrusive_list<io_operation, &io_operation::links_> pending_;  // waiting for a ring slot
 };
 
 }  // namespace sluice::detail

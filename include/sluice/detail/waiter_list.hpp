@@ -16,6 +16,7 @@
 
 #include "cancellation.hpp"
 #include "event_loop.hpp"
+#include "intrusive_list.hpp"
 
 namespace sluice::detail {
 
@@ -44,8 +45,7 @@ protected:
 private:
     friend class waiter_list_base;
 
-    list_waiter* prev_ = nullptr;
-    list_waiter* next_ = nullptr;
+    list_links<list_waiter> links_;
     waiter_list_base* list_ = nullptr;
     event_loop* loop_ = nullptr;
     bool waiting_ = false;  // suspended, neither woken nor cancelled yet
@@ -60,25 +60,20 @@ public:
     /// A primitive should outlive its waiters. Any still queued are unlinked, so that neither their
     /// destruction nor their cancellation touches this dead list (a cancel still resumes them).
     ~waiter_list_base() {
-        while (!empty()) remove(*head_);
+        while (!empty()) remove(*waiters_.front());
     }
 
-    [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+    [[nodiscard]] bool empty() const noexcept { return waiters_.empty(); }
 
     void push_back(list_waiter& waiter) noexcept {
         assert(!waiter.linked());
         waiter.list_ = this;
-        waiter.prev_ = tail_;
-        waiter.next_ = nullptr;
-        (tail_ != nullptr ? tail_->next_ : head_) = &waiter;
-        tail_ = &waiter;
+        waiters_.push_back(waiter);
     }
 
     void remove(list_waiter& waiter) noexcept {
         assert(waiter.list_ == this);
-        (waiter.prev_ != nullptr ? waiter.prev_->next_ : head_) = waiter.next_;
-        (waiter.next_ != nullptr ? waiter.next_->prev_ : tail_) = waiter.prev_;
-        waiter.prev_ = waiter.next_ = nullptr;
+        waiters_.remove(waiter);
         waiter.list_ = nullptr;
     }
 
@@ -86,7 +81,7 @@ public:
     /// schedules it. The caller has already given it what it waited for.
     void wake_front() {
         assert(!empty());
-        list_waiter& waiter = *head_;
+        list_waiter& waiter = *waiters_.front();
         // Scheduling is the only step that can fail (the ready queue grows): do it first, so a
         // failure leaves the waiter queued and the list unchanged.
         waiter.loop_->schedule(waiter.waiter_);
@@ -103,12 +98,11 @@ public:
 protected:
     [[nodiscard]] list_waiter& front_waiter() const noexcept {
         assert(!empty());
-        return *head_;
+        return *waiters_.front();
     }
 
 private:
-    list_waiter* head_ = nullptr;
-    list_waiter* tail_ = nullptr;
+    intrusive_list<list_waiter, &list_waiter::links_> waiters_;
 };
 
 /// A waiter_list whose members are all `Node`s (classes derived from list_waiter).
