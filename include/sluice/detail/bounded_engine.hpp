@@ -317,7 +317,7 @@ private:
         const bool was_drained = drained();
         pulling_ = true;
         if (was_drained) loop_->adopt(*this);
-        handle.resume();
+        handle.resume();  // as an item's start (see start): puller_finished never transfers either
     }
 
     std::coroutine_handle<> puller_finished() noexcept {
@@ -359,7 +359,12 @@ private:
         promise.item.context = cancel_context{};
         promise.item.owner = this;
         promise.context = &promise.item.context;
-        handle.resume();  // runs until its first real suspension; may finish right here
+        // TRICKY: a plain nested resume, not resume_nested: the item runs until its first real
+        // suspension and may finish right here, and then item_finished may already have freed its
+        // frame (a sink's result, a stop) before resume() returns, so no flag may be touched
+        // after it. None is needed: item_finished never transfers anywhere (nobody awaits an
+        // item), and fill's guard keeps a synchronous finish from starting the next item inside.
+        handle.resume();
     }
 
     // --- completions ---------------------------------------------------------------------------

@@ -72,9 +72,10 @@ public:
     struct final_awaiter : transfer_to_continuation {
         std::coroutine_handle<> await_suspend(std::coroutine_handle<task_promise> self) const noexcept {
             task_promise& promise = self.promise();
+            // An engine item: the engine may free the frame in there (it never transfers anywhere).
             if (item_owner* owner = promise.item.owner) return owner->item_finished(self);
-            finish_listener* listener = promise.listener;
-            return listener ? listener->finished() : transfer_to_continuation::await_suspend(self);
+            if (finish_listener* listener = promise.listener) return promise.transfer_unless_nested(listener->finished());
+            return transfer_to_continuation::await_suspend(self);
         }
     };
     final_awaiter final_suspend() const noexcept { return {}; }

@@ -35,6 +35,7 @@
 #include "cancellation.hpp"
 #include "event_loop.hpp"
 #include "frame_allocator.hpp"
+#include "intrusive_list.hpp"
 #include "is_cancelled.hpp"
 #include "spawn.hpp"
 
@@ -67,7 +68,7 @@ public:
     group_core(const group_core&) = delete;
     group_core& operator=(const group_core&) = delete;
     /// The scope only ends once every child ended, and its frame is not destroyed before that.
-    ~group_core() { assert(members_ == nullptr); }
+    ~group_core() { assert(members_.empty()); }
 
     /// Starts `child` as a loop root on a later turn, watched by this group.
     template <class T>
@@ -127,9 +128,9 @@ private:
 
         group_core* group;
         root_node* root = nullptr;
-        member* prev = nullptr;
-        member* next = nullptr;
+        list_links<member> links;
     };
+    using member_list = intrusive_list<member, &member::links>;
 
     template <class Promise, class BodyPromise>
     bool start(std::coroutine_handle<Promise> waiter, std::coroutine_handle<BodyPromise> body,
@@ -144,14 +145,10 @@ private:
         promise.context = &body_context_;
         promise.listener = &body_listener;
         promise.continuation = waiter;  // unused (the listener decides); marks the task as awaited
-        // TRICKY: the body runs its first steps here, by a nested resume() (as resume_awaited does,
-        // for the same stack reason). If it ends before suspending, body_finished sees
-        // `body_running_inline_` and returns to us instead of resuming the waiter, which is still
-        // inside this await_suspend; we then decide. Children cannot end meanwhile: they start on
-        // later loop turns.
-        body_running_inline_ = true;
-        body.resume();
-        body_running_inline_ = false;
+        // The body runs its first steps here (resume_nested: if it ends before suspending, its
+        // final suspend returns to us rather than to the waiter, which is still inside this
+        // await_suspend). Children cannot end meanwhile: they start on later loop turns.
+        (void)resume_nested(body);
         if (!all_done()) return true;
         end();
         return false;
@@ -165,9 +162,9 @@ private:
     std::coroutine_handle<> body_finished(const std::exception_ptr& error) noexcept {
         body_done_ = true;
         note_end(error);
-        if (body_running_inline_ || !all_done()) return std::noop_coroutine();
+        if (!all_done()) return std::noop_coroutine();
         end();
-        return waiter_;
+        return waiter_;  // ignored when the body ended inside start(), which then goes on itself
     }
 
     /// Called from the child root's final suspend (see root_observer).
@@ -177,10 +174,10 @@ private:
     /// final suspend has returned to the loop, so neither touches the other after this call. A
     /// join_handle of the child may outlive the scope: the root no longer points at the group.
     void child_finished(member& node, const std::exception_ptr& error) noexcept {
-        unlink(node);
+        members_.remove(node);
         delete &node;
         note_end(error);
-        if (body_running_inline_ || !all_done()) return;
+        if (!all_done()) return;
         end();
         loop_->schedule(waiter_);
     }
@@ -209,10 +206,12 @@ private:
     /// (cancellation protocol), so no child ends and no node is freed during the loop.
     void cancel_members() noexcept {
         if (!body_done_) body_context_.request_cancel();
-        for (member* node = members_; node != nullptr; node = node->next) node->root->request_cancel();
+        for (member* node = members_.front(); node != nullptr; node = members_.next_of(*node)) {
+            node->root->request_cancel();
+        }
     }
 
-    [[nodiscard]] bool all_done() const noexcept { return body_done_ && members_ == nullptr; }
+    [[nodiscard]] bool all_done() const noexcept { return body_done_ && members_.empty(); }
 
     /// Everything ended: spawning is now a logic_error, and a cancel of the awaiting task arriving
     /// from here on stays pending for that task's next real suspension.
@@ -224,23 +223,15 @@ private:
     /// Appended, so that cancellations are requested in spawn order.
     void link(member& node, root_node& root) noexcept {
         node.root = &root;
-        node.prev = last_member_;
-        (last_member_ != nullptr ? last_member_->next : members_) = &node;
-        last_member_ = &node;
-    }
-    void unlink(member& node) noexcept {
-        (node.prev != nullptr ? node.prev->next : members_) = node.next;
-        (node.next != nullptr ? node.next->prev : last_member_) = node.prev;
+        members_.push_back(node);
     }
 
     cancel_context body_context_;
     std::vector<std::exception_ptr> failures_;
-    member* members_ = nullptr;  // live children, oldest first
-    member* last_member_ = nullptr;
+    member_list members_;  // live children, oldest first
     event_loop* loop_ = nullptr;
     phase phase_ = phase::open;
     bool body_done_ = false;
-    bool body_running_inline_ = false;
     bool cancelled_from_outside_ = false;
     bool cancelled_from_inside_ = false;
 };
