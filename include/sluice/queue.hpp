@@ -27,8 +27,7 @@
 ///   queue and put returns normally (the cancel stays pending), or it did not and put throws
 ///   `cancelled_error`, its item destroyed with it.
 /// - A queue belongs to one loop thread and must outlive its waiters.
-/// - `queue_closed` (a std::runtime_error) is defined beside the machinery that throws it, in
-///   detail/queue.hpp; include this header to use it.
+/// - `queue_closed` (a std::runtime_error) is declared in errors.hpp, which this header includes.
 
 #include <cstddef>
 #include <optional>

@@ -17,18 +17,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "../errors.hpp"
 #include "waiter_list.hpp"
-
-namespace sluice {
-
-/// Thrown by a closed queue: by get() once it is empty, by put() and try_put() at once, and to the
-/// getters and putters that were waiting when close() was called.
-class queue_closed : public std::runtime_error {
-public:
-    queue_closed() : std::runtime_error("sluice: queue closed") {}
-};
-
-}  // namespace sluice
 
 namespace sluice::detail {
 

@@ -31,20 +31,12 @@
 #include <utility>
 #include <vector>
 
+#include "../errors.hpp"
 #include "cancellation.hpp"
 #include "event_loop.hpp"
+#include "intrusive_list.hpp"
 #include "outcome.hpp"
 #include "remote_inbox.hpp"
-
-namespace sluice {
-
-/// The `thread_pool` was destroyed before a worker took the job: the job never ran.
-class pool_shutdown_error : public std::runtime_error {
-public:
-    pool_shutdown_error() : std::runtime_error("sluice: the thread_pool was shut down before the job started") {}
-};
-
-}  // namespace sluice
 
 namespace sluice::detail {
 
@@ -66,8 +58,7 @@ protected:
 
 private:
     friend class pool_core;
-    pool_job* queue_prev_ = nullptr;  // guarded by the pool's mutex
-    pool_job* queue_next_ = nullptr;
+    list_links<pool_job> queue_links_;  // guarded by the pool's mutex
     std::atomic<job_state> state_{job_state::queued};
 };
 
@@ -97,10 +88,7 @@ public:
             std::lock_guard lock(mutex_);
             if (stopping_) return false;
             job.state_.store(job_state::queued, std::memory_order_relaxed);
-            job.queue_prev_ = tail_;
-            job.queue_next_ = nullptr;
-            (tail_ != nullptr ? tail_->queue_next_ : head_) = &job;
-            tail_ = &job;
+            queue_.push_back(job);
         }
         wake_.notify_one();
         return true;
@@ -110,7 +98,7 @@ public:
     [[nodiscard]] job_state withdraw(pool_job& job) noexcept {
         std::lock_guard lock(mutex_);
         const job_state state = job.state_.load(std::memory_order_relaxed);
-        if (state == job_state::queued) unlink(job);
+        if (state == job_state::queued) queue_.remove(job);
         return state;
     }
 
@@ -118,26 +106,23 @@ public:
     /// loops, never run); jobs running are waited for; the workers are joined. Idempotent. Must
     /// not be called from one of the pool's own workers.
     void shutdown() noexcept {
-        pool_job* abandoned;
+        job_list abandoned;
         {
             std::lock_guard lock(mutex_);
             if (stopping_ && workers_.empty()) return;
             stopping_ = true;
-            abandoned = std::exchange(head_, nullptr);
-            tail_ = nullptr;
+            abandoned = std::move(queue_);
             // Marked finished under the lock: a concurrent withdraw() (another loop's cancel) sees
             // a job that is no longer queued and leaves it to be delivered.
-            for (pool_job* job = abandoned; job != nullptr; job = job->queue_next_) {
+            for (pool_job* job = abandoned.front(); job != nullptr; job = abandoned.next_of(*job)) {
                 job->state_.store(job_state::finished, std::memory_order_relaxed);
             }
         }
         wake_.notify_all();
-        while (abandoned != nullptr) {
-            pool_job* next = abandoned->queue_next_;
-            abandoned->fail(std::make_exception_ptr(pool_shutdown_error()));
-            remote_inbox& inbox = *abandoned->inbox_;
-            (void)inbox.post(*abandoned);  // false only once the loop has ended: then nobody waits
-            abandoned = next;
+        while (pool_job* job = abandoned.pop_front()) {
+            job->fail(std::make_exception_ptr(pool_shutdown_error()));
+            remote_inbox& inbox = *job->inbox_;
+            (void)inbox.post(*job);  // false only once the loop has ended: then nobody waits
         }
         for (std::thread& worker : workers_) {
             if (worker.joinable()) worker.join();
@@ -156,10 +141,9 @@ private:
             pool_job* job;
             {
                 std::unique_lock lock(mutex_);
-                wake_.wait(lock, [this] { return stopping_ || head_ != nullptr; });
+                wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
                 if (stopping_) return;  // shutdown() took the queue with the same lock
-                job = head_;
-                unlink(*job);
+                job = queue_.pop_front();
                 job->state_.store(job_state::running, std::memory_order_relaxed);
             }
             job->execute();
@@ -170,16 +154,11 @@ private:
         }
     }
 
-    void unlink(pool_job& job) noexcept {
-        (job.queue_prev_ != nullptr ? job.queue_prev_->queue_next_ : head_) = job.queue_next_;
-        (job.queue_next_ != nullptr ? job.queue_next_->queue_prev_ : tail_) = job.queue_prev_;
-        job.queue_prev_ = job.queue_next_ = nullptr;
-    }
+    using job_list = intrusive_list<pool_job, &pool_job::queue_links_>;
 
     std::mutex mutex_;
     std::condition_variable wake_;
-    pool_job* head_ = nullptr;
-    pool_job* tail_ = nullptr;
+    job_list queue_;
     bool stopping_ = false;
     const std::size_t size_;
     std::vector<std::thread> workers_;  // touched by the owner's thread only
