@@ -16,18 +16,11 @@
 ///   started children finish, then its exception is rethrown.
 
 #include <cstddef>
-#include <algorithm>
-#include <cstdint>
-#include <exception>
-#include <optional>
-#include <tuple>
+#include <ranges>
 #include <type_traits>
 #include <utility>
-#include <variant>
-#include <vector>
 
-#include "detail/bounded_engine.hpp"
-#include "detail/outcome.hpp"
+#include "detail/gather.hpp"
 
 namespace sluice {
 
@@ -36,150 +29,6 @@ struct return_exceptions_t {
     explicit return_exceptions_t() = default;
 };
 inline constexpr return_exceptions_t return_exceptions{};
-
-namespace detail {
-
-template <bool Collect>
-inline constexpr error_mode gather_errors = Collect ? error_mode::deliver : error_mode::fail_fast;
-
-/// gather's results, written in place by the engine as each child finishes (result_sink).
-template <bool Collect, class T>
-class gathered_results final : public result_sink<T> {
-    static constexpr bool stores = Collect || !std::is_void_v<T>;
-    using element = std::conditional_t<Collect, result<T>, std::conditional_t<std::is_void_v<T>, char, T>>;
-
-public:
-    using value_type = std::conditional_t<Collect, std::vector<result<T>>, std::conditional_t<std::is_void_v<T>, void, std::vector<T>>>;
-
-    void put(std::uint64_t index, outcome<T>& out) override {
-        if constexpr (stores) {
-            // Grown geometrically by hand: resize(index + 1) per child costs a call and a memset each.
-            if (index >= slots_.size()) slots_.resize(std::max<std::size_t>(index + 1, slots_.size() * 2));
-            count_ = std::max<std::size_t>(count_, index + 1);
-            if constexpr (Collect) {
-                slots_[index].emplace(out.take_result());
-            } else {
-                slots_[index].emplace(out.take());
-            }
-        }
-    }
-
-    /// Every child delivered (the engine ended without an error): the results in source order.
-    value_type take() {
-        if constexpr (stores) {
-            std::vector<element> results;
-            results.reserve(count_);
-            for (std::size_t i = 0; i < count_; ++i) results.push_back(std::move(*slots_[i]));
-            return results;
-        }
-    }
-
-private:
-    std::vector<std::optional<element>> slots_;
-    std::size_t count_ = 0;  // children delivered (slots_ may be longer)
-};
-
-template <bool Collect, class Source>
-auto gather_range(Source source, engine_options options)
-    -> task<typename gathered_results<Collect, typename bounded_engine<Source>::value_type>::value_type> {
-    gathered_results<Collect, typename bounded_engine<Source>::value_type> results;
-    // Declared after `results`, so destroyed first: an abandoned engine never writes into a dead sink
-    // (it drops what finishes after the stop anyway).
-    engine_handle<Source> engine(std::forward<Source>(source), options);
-    engine->deliver_into(results);
-    std::exception_ptr error;
-    try {
-        // Results go in place; the wait ends once every child finished, or with the first error.
-        auto end = co_await engine->next();
-        (void)end;
-    } catch (...) {
-        error = std::current_exception();
-    }
-    if (error) {
-        // Cancelled (the engine did not see it: it was delivered to this task's wait) or a source
-        // error: the children are cancelled and awaited before the exception leaves the gather.
-        co_await engine->close();
-        std::rethrow_exception(error);
-    }
-    co_return results.take();
-}
-
-template <bool Collect, class Source>
-auto make_gather_range(Source&& source, engine_options options) {
-    using stored = stored_source_t<Source>;
-    options.errors = gather_errors<Collect>;
-    return gather_range<Collect, stored>(std::forward<Source>(source), std::move(options));
-}
-
-/// A variadic gather child: awaits its awaitable and stores the value where the tuple will find it.
-template <class Awaitable, class T>
-task<void> store_into(Awaitable awaitable, outcome<T>& out) {
-    if constexpr (std::is_void_v<T>) {
-        co_await std::forward<Awaitable>(awaitable);
-        out.set_value();
-    } else {
-        out.set_value(co_await std::forward<Awaitable>(awaitable));
-    }
-}
-
-/// One store_into child per awaitable, each storing into its slot of `outcomes` (a tuple of
-/// outcome<T>, in the awaitables' order): what variadic gather and race run.
-template <class Outcomes, class... Awaitables>
-std::vector<task<void>> store_each_into(Outcomes& outcomes, Awaitables&&... awaitables) {
-    return std::apply(
-        [&](auto&... out) {
-            std::vector<task<void>> all;
-            all.reserve(sizeof...(Awaitables));
-            (all.push_back(store_into(std::forward<Awaitables>(awaitables), out)), ...);
-            return all;
-        },
-        outcomes);
-}
-
-template <class T>
-decltype(auto) take_for_tuple(outcome<T>& out) {
-    if constexpr (std::is_void_v<T>) {
-        out.take();
-        return std::monostate{};
-    } else {
-        return out.take();
-    }
-}
-
-template <class T>
-using gathered_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
-
-/// gather() and gather(return_exceptions): nothing to wait for, so complete at once, no engine.
-inline task<std::tuple<>> gather_nothing() { co_return std::tuple<>{}; }
-
-template <bool Collect, class... Awaitables>
-auto gather_variadic(Awaitables... awaitables)
-    -> task<std::conditional_t<Collect, std::tuple<result<await_result_t<Awaitables>>...>,
-                               std::tuple<gathered_t<await_result_t<Awaitables>>...>>> {
-    std::tuple<outcome<await_result_t<Awaitables>>...> outcomes;
-    std::vector<task<void>> children = store_each_into(outcomes, std::forward<Awaitables>(awaitables)...);
-    auto errors = co_await gather_range<true, std::vector<task<void>>&>(
-        children, engine_options{.limit = sizeof...(Awaitables), .window = sizeof...(Awaitables), .errors = gather_errors<Collect>});
-    if constexpr (Collect) {
-        std::size_t index = 0;
-        co_return std::apply(
-            [&](auto&... out) {
-                auto one = [&](auto& slot) {
-                    auto error = errors[index++].error();
-                    if (error) slot.set_error(error);
-                    return slot.take_result();
-                };
-                return std::tuple<result<await_result_t<Awaitables>>...>{one(out)...};
-            },
-            outcomes);
-    } else {
-        // Fail-fast already rethrew the first error; every outcome holds a value.
-        co_return std::apply([](auto&... out) { return std::tuple<gathered_t<await_result_t<Awaitables>>...>{take_for_tuple(out)...}; },
-                             outcomes);
-    }
-}
-
-}  // namespace detail
 
 /// Awaits every awaitable concurrently; the tuple of their results, fail-fast.
 template <awaitable... Awaitables>

@@ -28,13 +28,11 @@
 ///   generator is gone), and nothing more is pulled.
 
 #include <cstddef>
-#include <exception>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
-#include "async_generator.hpp"
-#include "detail/bounded_engine.hpp"
+#include "detail/igather.hpp"
 
 namespace sluice {
 
@@ -53,38 +51,6 @@ struct collect_t {
 inline constexpr collect_t collect{};
 
 namespace detail {
-
-template <class T>
-using yielded_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
-
-template <class Source, bool Collect>
-using igather_yield_t = std::conditional_t<Collect, result<typename bounded_engine<Source>::value_type>,
-                                           yielded_value_t<typename bounded_engine<Source>::value_type>>;
-
-template <class Source, bool Collect>
-async_generator<igather_yield_t<Source, Collect>> igather_stream(engine_handle<Source> engine) {
-    using value_type = typename bounded_engine<Source>::value_type;
-    std::exception_ptr error;
-    try {
-        while (auto delivery = co_await engine->next()) {
-            if constexpr (Collect) {
-                co_yield std::move(delivery->value);
-            } else if constexpr (std::is_void_v<value_type>) {
-                delivery->value.value();
-                co_yield std::monostate{};
-            } else {
-                co_yield std::move(delivery->value).value();
-            }
-        }
-    } catch (...) {
-        error = std::current_exception();
-    }
-    if (error) {
-        // The consumer was cancelled, or the source failed: nothing may outlive the stream.
-        co_await engine->close();
-        std::rethrow_exception(error);
-    }
-}
 
 /// `limit`: a number or a concurrency_limit (see limit_options).
 template <bool Collect, class Source, class Limit>

@@ -7,6 +7,7 @@
 #include <ranges>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "../task.hpp"
 
@@ -28,6 +29,11 @@ using awaiter_t = decltype(get_awaiter(std::declval<A>()));
 
 template <class A>
 using await_result_t = decltype(std::declval<awaiter_t<A>&>().await_resume());
+
+/// What a result of type T is handed out as where a value is needed (a tuple or variant element,
+/// a generator's yield): std::monostate for void.
+template <class T>
+using monostate_if_void_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 }  // namespace sluice::detail
 
