@@ -7,11 +7,13 @@
 #include <sluice/cancellation.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/file.hpp>
+#include <sluice/net.hpp>
 #include <sluice/task.hpp>
 #include <sluice/time.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -156,6 +158,46 @@ sluice::task<std::size_t> read_then_sleep(sluice::file& f, std::size_t size, boo
     co_return n;
 }
 }  // namespace
+
+SLUICE_TEST_CASE("a write that transfers nothing is EIO, for a file and a socket alike (never retried forever)",
+                 "[faults]") {
+    const std::vector<std::byte> bytes(64, std::byte{7});
+    {
+        temp_file target(0);
+        sluice::file f = co_await sluice::file::open(target.path, O_WRONLY);
+        on_result nothing_written;
+        nothing_written.name = "write";
+        nothing_written.action = [] {};
+        nothing_written.replacement = 0;
+        io_fault_scope scope(nothing_written);
+        std::error_code error;
+        try {
+            co_await f.write_at(std::span(bytes), 0);
+        } catch (const std::system_error& e) {
+            error = e.code();
+        }
+        CHECK(error == std::error_code(EIO, std::system_category()));
+    }
+    {
+        int pair[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+        sluice::unix_stream writer = sluice::unix_stream::from_fd(pair[0]);
+        sluice::unix_stream reader = sluice::unix_stream::from_fd(pair[1]);
+        on_result nothing_sent;
+        nothing_sent.name = "send";
+        nothing_sent.action = [] {};
+        nothing_sent.replacement = 0;
+        io_fault_scope scope(nothing_sent);
+        std::error_code error;
+        try {
+            co_await writer.write_all(std::span(bytes));
+        } catch (const std::system_error& e) {
+            error = e.code();
+        }
+        CHECK(error == std::error_code(EIO, std::system_category()));
+        CHECK(nothing_sent.seen == 1);  // given up at once, not retried
+    }
+}
 
 SLUICE_TEST_CASE("a cancel racing a read's real result keeps the bytes and is delivered at the next suspension",
                  "[faults][cancel]") {

@@ -29,7 +29,9 @@
 #include "../cancellation.hpp"
 #include "../task.hpp"
 #include "descriptor.hpp"
+#include "io_awaitable.hpp"
 #include "system_error.hpp"
+#include "transfer_all.hpp"
 
 namespace sluice::detail {
 
@@ -82,28 +84,25 @@ inline void check_offset(std::uint64_t offset, const char* operation) {
 }
 
 /// Reads until `buffer` is full or the file ends (a short read is continued: only EOF stops it).
+/// The offset is checked when awaited, also for an empty buffer.
 inline task<std::size_t> read_at_full(int fd, std::span<std::byte> buffer, std::uint64_t offset) {
-    std::size_t done = 0;
     check_offset(offset, "read");
-    while (done < buffer.size()) {
+    co_return co_await read_until_full(buffer, [fd, offset](std::span<std::byte> rest, std::size_t done) {
         check_offset(offset + done, "read");
-        const std::size_t n = co_await read_op(fd, buffer.subspan(done), offset + done);
-        if (n == 0) break;
-        done += n;
-    }
-    co_return done;
+        return read_op(fd, rest, offset + done);
+    });
 }
 
-/// Writes all of `data` at `offset`, continuing short writes.
+/// Writes all of `data` at `offset`, continuing short writes; a write of nothing is EIO.
 inline task<void> write_at_all(int fd, std::span<const std::byte> data, std::uint64_t offset) {
     check_offset(offset, "write");
-    while (!data.empty()) {
-        check_offset(offset, "write");
-        const std::size_t n = co_await write_op(fd, data, offset);
-        if (n == 0) throw os_error(EIO, "write", "(wrote nothing)");
-        data = data.subspan(n);
-        offset += n;
-    }
+    co_await write_until_done(
+        data,
+        [fd, offset](std::span<const std::byte> rest, std::size_t done) {
+            check_offset(offset + done, "write");
+            return write_op(fd, rest, offset + done);
+        },
+        "write");
 }
 
 /// Closes `fd` through the backend (the frame owns it: a task destroyed unstarted closes it

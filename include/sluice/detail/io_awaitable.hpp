@@ -9,7 +9,9 @@
 
 #include <cerrno>
 #include <coroutine>
+#include <cstddef>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "cancellation.hpp"
@@ -140,6 +142,47 @@ private:
 inline io_awaitable make_io_awaitable(const char* what, const io_request& request,
                                       io_kind kind = io_kind::retryable) noexcept {
     return io_awaitable(what, request, kind);
+}
+
+/// Linux moves at most this many bytes in one read/write/send/recv (MAX_RW_COUNT); the SQE's length
+/// field is 32 bits. Larger buffers are split by the looping operations.
+inline constexpr std::size_t max_io_chunk = 0x7ffff000;
+
+[[nodiscard]] constexpr unsigned io_chunk(std::size_t size) noexcept {
+    return static_cast<unsigned>(size < max_io_chunk ? size : max_io_chunk);
+}
+
+/// An io_awaitable whose result is a byte count (`Result` = std::size_t) or nothing (void). Same
+/// cancellation and error behaviour: it only converts what await_resume returns.
+template <class Result>
+class io_result_awaitable {
+public:
+    io_result_awaitable(const char* what, const io_request& request, io_kind kind = io_kind::retryable) noexcept
+        : op_(what, request, kind) {}
+
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> waiter) {
+        return op_.await_suspend(waiter);
+    }
+    Result await_resume() const {
+        const int result = op_.await_resume();
+        if constexpr (!std::is_void_v<Result>) return static_cast<Result>(result);
+    }
+
+private:
+    io_awaitable op_;
+};
+
+/// `co_await` yields the op's non-negative result as a byte count.
+inline io_result_awaitable<std::size_t> make_io_size_awaitable(const char* what, const io_request& request) noexcept {
+    return io_result_awaitable<std::size_t>(what, request);
+}
+
+/// `co_await` yields nothing (the op's result is only checked for an error).
+inline io_result_awaitable<void> make_io_void_awaitable(const char* what, const io_request& request,
+                                                       io_kind kind = io_kind::retryable) noexcept {
+    return io_result_awaitable<void>(what, request, kind);
 }
 
 }  // namespace sluice::detail

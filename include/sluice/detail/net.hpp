@@ -37,7 +37,9 @@
 #include "../thread_pool.hpp"
 #include "../time.hpp"
 #include "descriptor.hpp"
+#include "io_awaitable.hpp"
 #include "system_error.hpp"
+#include "transfer_all.hpp"
 
 namespace sluice::detail {
 
@@ -276,21 +278,13 @@ inline send_vectored_awaitable send_vectored(int fd, std::span<const iovec> buff
 
 /// Receives until `buffer` is full or the stream ends; the bytes received.
 inline task<std::size_t> recv_exact(int fd, std::span<std::byte> buffer) {
-    std::size_t done = 0;
-    while (done < buffer.size()) {
-        const std::size_t n = co_await recv_some(fd, buffer.subspan(done));
-        if (n == 0) break;
-        done += n;
-    }
-    co_return done;
+    return read_until_full(buffer, [fd](std::span<std::byte> rest, std::size_t) { return recv_some(fd, rest); });
 }
 
-/// Sends all of `data`, continuing short sends.
+/// Sends all of `data`, continuing short sends; a send of nothing is EIO.
 inline task<void> send_all(int fd, std::span<const std::byte> data) {
-    while (!data.empty()) {
-        const std::size_t n = co_await send_some(fd, data);
-        data = data.subspan(n);
-    }
+    return write_until_done(
+        data, [fd](std::span<const std::byte> rest, std::size_t) { return send_some(fd, rest); }, "send");
 }
 
 /// accept(2) errors that mean "no descriptor or memory for the new connection right now": the

@@ -18,6 +18,7 @@
 #include "../task.hpp"
 #include "descriptor.hpp"
 #include "io_awaitable.hpp"
+#include "io_awaitable.hpp"
 
 namespace sluice::detail {
 
