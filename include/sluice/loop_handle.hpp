@@ -28,7 +28,7 @@
 #include <utility>
 
 #include "detail/loop_handle.hpp"
-#include "event_loop.hpp"
+#include "spawn.hpp"
 #include "task.hpp"
 
 namespace sluice {

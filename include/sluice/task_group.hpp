@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "detail/task_group.hpp"
-#include "event_loop.hpp"
+#include "spawn.hpp"
 #include "task.hpp"
 
 namespace sluice {
