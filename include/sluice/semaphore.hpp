@@ -71,9 +71,14 @@ public:
         /// No effect on a permit that holds nothing.
         void release() {
             if (core_ == nullptr) return;
-            const outcome result = reported_ ? outcome_ : std::uncaught_exceptions() > 0 ? outcome::ignored
-                                                                                          : outcome::success;
-            std::exchange(core_, nullptr)->give(ticket_, result);
+            detail::semaphore_core& core = *std::exchange(core_, nullptr);
+            // Only an adaptive limit looks at the outcome; asking whether the stack is unwinding
+            // costs a thread-local lookup in the C++ runtime on every release.
+            const outcome result = !core.adaptive() ? outcome::ignored
+                                   : reported_     ? outcome_
+                                   : std::uncaught_exceptions() > 0 ? outcome::ignored
+                                                                    : outcome::success;
+            core.give(ticket_, result);
         }
 
         /// Tells the limit how the guarded operation ended (reported when the permit is released;

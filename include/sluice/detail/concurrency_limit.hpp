@@ -309,6 +309,11 @@ public:
     /// Counts an operation out, feeds its sample to the algorithm, and tells the watchers.
     void finish(const limit_ticket& ticket, sluice::outcome result, limit_clock::time_point now) {
         assert(in_flight_ > 0);
+        if (!adaptive()) {  // a fixed limit (every plain semaphore): nothing to learn
+            --in_flight_;
+            notify();
+            return;
+        }
         const limit_sample sample{std::chrono::duration_cast<std::chrono::nanoseconds>(now - ticket.started), result,
                                   ticket.sequence, next_sequence_, in_flight_};
         --in_flight_;

@@ -75,6 +75,14 @@ public:
         if (counting_ && value() >= bound_) {
             throw std::logic_error("sluice: semaphore released above its bound (more releases than acquires)");
         }
+        // A plain semaphore (its own fixed count, no one else watching it) hands the permit
+        // straight to the oldest waiter when the limit leaves room for it: what finish() and
+        // room_changed() would do, without counting it out and in again.
+        if (counting_ && !waiters_.empty() && state_->in_flight() <= state_->limit() && !state_->adaptive()) {
+            waiters_.front().ticket = ticket;
+            waiters_.wake_front();
+            return;
+        }
         state_->finish(ticket, result, state_->now_if_needed());
     }
 
@@ -97,6 +105,8 @@ public:
     }
 
     [[nodiscard]] sluice::outcome classify(const std::exception_ptr& error) const { return state_->classify(error); }
+    /// Whether outcomes matter (the limit adapts to them).
+    [[nodiscard]] bool adaptive() const noexcept { return state_->adaptive(); }
 
     waiter_list<semaphore_waiter>& waiters() noexcept { return waiters_; }
 
