@@ -159,6 +159,18 @@ sluice::task<std::size_t> read_then_sleep(sluice::file& f, std::size_t size, boo
 }
 }  // namespace
 
+namespace {
+/// The code of the std::system_error `operation` ends with; no error if it succeeds.
+sluice::task<std::error_code> system_error_of(sluice::task<void> operation) {
+    try {
+        co_await std::move(operation);
+    } catch (const std::system_error& e) {
+        co_return e.code();
+    }
+    co_return std::error_code();
+}
+}  // namespace
+
 SLUICE_TEST_CASE("a write that transfers nothing is EIO, for a file and a socket alike (never retried forever)",
                  "[faults]") {
     const std::vector<std::byte> bytes(64, std::byte{7});
@@ -170,12 +182,7 @@ SLUICE_TEST_CASE("a write that transfers nothing is EIO, for a file and a socket
         nothing_written.action = [] {};
         nothing_written.replacement = 0;
         io_fault_scope scope(nothing_written);
-        std::error_code error;
-        try {
-            co_await f.write_at(std::span(bytes), 0);
-        } catch (const std::system_error& e) {
-            error = e.code();
-        }
+        const std::error_code error = co_await system_error_of(f.write_at(std::span(bytes), 0));
         CHECK(error == std::error_code(EIO, std::system_category()));
     }
     {
@@ -188,12 +195,7 @@ SLUICE_TEST_CASE("a write that transfers nothing is EIO, for a file and a socket
         nothing_sent.action = [] {};
         nothing_sent.replacement = 0;
         io_fault_scope scope(nothing_sent);
-        std::error_code error;
-        try {
-            co_await writer.write_all(std::span(bytes));
-        } catch (const std::system_error& e) {
-            error = e.code();
-        }
+        const std::error_code error = co_await system_error_of(writer.write_all(std::span(bytes)));
         CHECK(error == std::error_code(EIO, std::system_category()));
         CHECK(nothing_sent.seen == 1);  // given up at once, not retried
     }

@@ -23,18 +23,17 @@ struct list_links {
     Node* next = nullptr;
 };
 
-/// A doubly-linked FIFO of `Node`s through their `Links` member: O(1) push, pop and removal of any
-/// node. Not copyable; movable (the nodes point at each other, never at the list, so a list may
-/// live in a growing vector). A list must be empty (or its nodes abandoned on purpose) when it dies.
-template <class Node, list_links<Node> Node::*Links>
-class intrusive_list {
+/// The two ends both lists keep. Not copyable; movable: the nodes point at each other, never at
+/// the list, so a list may live in a growing vector or be handed over whole.
+template <class Node>
+class list_ends {
 public:
-    intrusive_list() = default;
-    intrusive_list(const intrusive_list&) = delete;
-    intrusive_list& operator=(const intrusive_list&) = delete;
-    intrusive_list(intrusive_list&& other) noexcept
+    list_ends() = default;
+    list_ends(const list_ends&) = delete;
+    list_ends& operator=(const list_ends&) = delete;
+    list_ends(list_ends&& other) noexcept
         : head_(std::exchange(other.head_, nullptr)), tail_(std::exchange(other.tail_, nullptr)) {}
-    intrusive_list& operator=(intrusive_list&& other) noexcept {
+    list_ends& operator=(list_ends&& other) noexcept {
         assert(empty());
         head_ = std::exchange(other.head_, nullptr);
         tail_ = std::exchange(other.tail_, nullptr);
@@ -46,6 +45,22 @@ public:
     [[nodiscard]] Node* front() const noexcept { return head_; }
     /// The newest node, or null.
     [[nodiscard]] Node* back() const noexcept { return tail_; }
+
+protected:
+    ~list_ends() = default;
+
+    Node* head_ = nullptr;
+    Node* tail_ = nullptr;
+};
+
+/// A doubly-linked FIFO of `Node`s through their `Links` member: O(1) push, pop and removal of any
+/// node. A list must be empty (or its nodes abandoned on purpose) when it dies.
+template <class Node, list_links<Node> Node::*Links>
+class intrusive_list : public list_ends<Node> {
+    using list_ends<Node>::head_;
+    using list_ends<Node>::tail_;
+
+public:
     /// The node after `node` in this list, or null (for walking it: `for (Node* n = front(); n; n = next_of(*n))`).
     [[nodiscard]] static Node* next_of(const Node& node) noexcept { return (node.*Links).next; }
 
@@ -81,32 +96,17 @@ public:
         if (node != nullptr) remove(*node);
         return node;
     }
-
-private:
-    Node* head_ = nullptr;
-    Node* tail_ = nullptr;
 };
 
 /// A singly-linked FIFO of `Node`s through their `Next` member (`Node* next_;`): push at the back,
 /// pop at the front, or take everything at once (what a producer/consumer handoff under a mutex
 /// needs: the consumer takes the whole batch and walks it outside the lock).
 template <class Node, Node* Node::*Next>
-class intrusive_queue {
-public:
-    intrusive_queue() = default;
-    intrusive_queue(const intrusive_queue&) = delete;
-    intrusive_queue& operator=(const intrusive_queue&) = delete;
-    intrusive_queue(intrusive_queue&& other) noexcept
-        : head_(std::exchange(other.head_, nullptr)), tail_(std::exchange(other.tail_, nullptr)) {}
-    intrusive_queue& operator=(intrusive_queue&& other) noexcept {
-        assert(empty());
-        head_ = std::exchange(other.head_, nullptr);
-        tail_ = std::exchange(other.tail_, nullptr);
-        return *this;
-    }
+class intrusive_queue : public list_ends<Node> {
+    using list_ends<Node>::head_;
+    using list_ends<Node>::tail_;
 
-    [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
-    [[nodiscard]] Node* front() const noexcept { return head_; }
+public:
 
     void push_back(Node& node) noexcept {
         node.*Next = nullptr;
@@ -126,10 +126,6 @@ public:
 
     /// Everything queued, in order; this queue is left empty.
     [[nodiscard]] intrusive_queue take_all() noexcept { return std::move(*this); }
-
-private:
-    Node* head_ = nullptr;
-    Node* tail_ = nullptr;
 };
 
 }  // namespace sluice::detail
