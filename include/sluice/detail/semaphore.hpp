@@ -79,8 +79,7 @@ public:
         // straight to the oldest waiter when the limit leaves room for it: what finish() and
         // room_changed() would do, without counting it out and in again.
         if (counting_ && !waiters_.empty() && state_->in_flight() <= state_->limit() && !state_->adaptive()) {
-            waiters_.front().ticket = ticket;
-            waiters_.wake_front();
+            hand_to_oldest([&] { return ticket; });
             return;
         }
         state_->finish(ticket, result, state_->now_if_needed());
@@ -112,14 +111,20 @@ public:
 
     /// Hands the room there is to the oldest waiters, in order.
     void room_changed() override {
-        while (!waiters_.empty() && state_->has_room()) {
-            semaphore_waiter& next = waiters_.front();
-            waiters_.wake_front();  // only schedules; the ticket is written before it runs
-            next.ticket = state_->start(state_->now_if_needed());
-        }
+        while (!waiters_.empty() && state_->has_room()) hand_to_oldest([this] { return state_->start(state_->now_if_needed()); });
     }
 
 private:
+    /// Gives the oldest waiter a permit whose ticket `make_ticket` makes. Scheduling it is the only
+    /// step that can fail (the ready queue grows), so it comes first and a failure changes nothing;
+    /// the ticket is written before the waiter runs.
+    template <class MakeTicket>
+    void hand_to_oldest(MakeTicket make_ticket) {
+        semaphore_waiter& next = waiters_.front();
+        waiters_.wake_front();
+        next.ticket = make_ticket();
+    }
+
     static std::shared_ptr<limit_state> make_counting(std::ptrdiff_t initial) {
         if (initial < 0) throw std::invalid_argument("sluice::semaphore: negative initial value");
         return std::make_shared<limit_state>(initial, std::monostate{});
