@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """kv_server (sluice) against Debian's redis-server, side by side, driven by redis-benchmark.
 
-    benchmarks/kv_bench.py [--kv-server PATH] [--runs N] [--requests N] [--clients N]
+    benchmarks/kv_bench.py [--kv-server PATH] [--runs N] [--requests N] [--clients N] [--pin]
 
 Starts both servers on loopback ports of their own (redis-server with persistence off:
 --save '' --appendonly no; never port 6379), then runs, round by round, interleaved:
     redis-benchmark -t set,get -n 200000 -c 50 [-P 16] --csv
 against each server, without and with pipelining. Prints a Markdown table of the median
 requests/s and p99 latency over the rounds and the ratio kv_server / redis-server.
+With --pin the servers run on CPU 0 and redis-benchmark on the other CPUs (taskset), so the client
+does not steal the server's core: p99 then measures the server rather than the scheduler.
 """
 import argparse
 import csv
@@ -27,6 +29,7 @@ parser.add_argument("--kv-server", default="build/release/examples/kv_server")
 parser.add_argument("--runs", type=int, default=3)
 parser.add_argument("--requests", type=int, default=200000)
 parser.add_argument("--clients", type=int, default=50)
+parser.add_argument("--pin", action="store_true", help="servers on CPU 0, the client on the other CPUs")
 args = parser.parse_args()
 
 for tool in ("redis-server", "redis-benchmark"):
@@ -36,15 +39,22 @@ if not os.access(args.kv_server, os.X_OK):
     sys.exit(f"{args.kv_server}: not built (cmake --preset release && cmake --build --preset release --target kv_server)")
 
 
+server_cpus, client_cpus = [], []
+if args.pin:
+    if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
+        sys.exit("--pin needs taskset (util-linux) and at least 2 CPUs")
+    server_cpus = ["taskset", "-c", "0"]
+    client_cpus = ["taskset", "-c", f"1-{os.cpu_count() - 1}"]
+
 workdir = tempfile.mkdtemp(prefix="kv_bench.")
 servers = {}
 processes = []
 try:
     port = free_port()
-    processes.append(subprocess.Popen([args.kv_server, "--port", str(port)], stdout=subprocess.DEVNULL))
+    processes.append(subprocess.Popen([*server_cpus, args.kv_server, "--port", str(port)], stdout=subprocess.DEVNULL))
     servers["kv_server"] = port
     port = free_port()
-    processes.append(subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+    processes.append(subprocess.Popen([*server_cpus, "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                        "--appendonly", "no", "--dir", workdir, "--daemonize", "no"],
                                       stdout=subprocess.DEVNULL))
     servers["redis-server"] = port
@@ -56,7 +66,7 @@ try:
     for run in range(args.runs):
         for mode, extra in modes.items():
             for name, p in servers.items():
-                command = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(p), "-t", "set,get", "-n", str(args.requests),
+                command = [*client_cpus, "redis-benchmark", "-h", "127.0.0.1", "-p", str(p), "-t", "set,get", "-n", str(args.requests),
                            "-c", str(args.clients), *extra, "--csv"]
                 out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
                 for row in csv.DictReader(io.StringIO(out)):
@@ -68,7 +78,7 @@ try:
 
     load = os.getloadavg()
     print(f"`redis-benchmark -t set,get -n {args.requests} -c {args.clients} [-P 16] --csv`, {args.runs} interleaved "
-          f"rounds, medians; load average at the end {load[0]:.1f} on {os.cpu_count()} CPUs\n")
+          f"rounds, medians{', servers pinned to CPU 0 and the client to the others' if args.pin else ''}; load average at the end {load[0]:.1f} on {os.cpu_count()} CPUs\n")
     print("| mode | test | kv_server req/s | redis-server req/s | ratio | kv_server p99 ms | redis-server p99 ms |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for mode in modes:
