@@ -247,12 +247,12 @@ TEST_CASE("gradient: latency well above the baseline pulls the limit down, and b
                               .short_window = 2, .long_window = 100000});
     run.steps(5, sluice::outcome::success, 10ms);  // baseline 10 ms
     const std::ptrdiff_t before = run.limit().limit();
-    CHECK(before == 45);
+    CHECK(before == 44);  // +1 per sample, but at most headroom in the first round
     const auto slow = run.steps(60, sluice::outcome::success, 40ms);  // 4× the baseline
     CHECK(slow.back() < before / 2);
     CHECK(slow.back() >= 8);  // equilibrium of est = 0.75 est + 0.25 (0.5 est + 4) is 8
     for (std::size_t i = 1; i < slow.size(); ++i) CHECK(slow[i] <= slow[i - 1] + 1);
-    const auto fast = run.steps(60, sluice::outcome::success, 10ms);
+    const auto fast = run.steps(150, sluice::outcome::success, 10ms);  // +4 a round: 8, 12, 16, ...
     CHECK(fast.back() > slow.back() + 20);
 }
 
@@ -263,8 +263,26 @@ TEST_CASE("gradient: the baseline drifts up to a lasting new latency, so the lim
     run.steps(3, sluice::outcome::success, 10ms);
     const auto dip = run.steps(5, sluice::outcome::success, 50ms);
     CHECK(dip.back() < 23);
-    const auto later = run.steps(300, sluice::outcome::success, 50ms);
+    const auto later = run.steps(600, sluice::outcome::success, 50ms);
     CHECK(later.back() == 60);
+}
+
+TEST_CASE("gradient: growth is capped at headroom per round, a round being the operations started under one limit",
+          "[concurrency_limit][gradient]") {
+    // smoothing 1 would move the limit by the whole headroom on every sample: 24, 28, 32, ...
+    load run(sluice::gradient{.initial = 20, .max = 100, .smoothing = 1, .headroom = 4});
+    CHECK(run.steps(20, sluice::outcome::success) == std::vector<std::ptrdiff_t>(20, 24));
+    CHECK(run.step(sluice::outcome::success) == 28);  // the first operation started at 24
+}
+
+TEST_CASE("gradient: successes of operations started before an overload's decrease do not grow the limit back",
+          "[concurrency_limit][gradient]") {
+    load run(sluice::gradient{.initial = 20, .max = 60, .smoothing = 1, .headroom = 4, .backoff = 0.5});
+    run.top_up();
+    CHECK(run.step(sluice::outcome::overload) == 10);
+    // The other 19 started under the old limit of 20: they grow nothing.
+    CHECK(run.steps(19, sluice::outcome::success) == std::vector<std::ptrdiff_t>(19, 10));
+    CHECK(run.step(sluice::outcome::success) == 14);  // the first one started at 10
 }
 
 TEST_CASE("gradient: an overload multiplies by backoff once per round", "[concurrency_limit][gradient]") {

@@ -10,7 +10,10 @@
 /// - `fixed(n)`: n until set otherwise (n >= 0; 0 starts nothing until raised).
 /// - `aimd{...}`: grows by one per window of successes, shrinks by `backoff` on an overload
 ///   (TCP-style, with slow start). `gradient{...}`: shrinks when latency rises above its long-run
-///   minimum, grows while it does not. See the parameter structs for every knob.
+///   minimum, grows (by at most `headroom` per round) while it does not; it suits servers that
+///   slow down when overloaded, `aimd` those that reject (503/429): each slot above a rejecting
+///   server's capacity fails fast and tries again, so the slower probe of aimd rejects less.
+///   See the parameter structs for every knob.
 /// - Whoever runs an operation under the limit brackets it with `start()` and `finish(ticket,
 ///   outcome)`; a semaphore's permits and the bounded combinators do it for you. `start` never
 ///   waits: it only counts. Waiting for room is the semaphore's (or the engine's) job.

@@ -80,7 +80,7 @@ struct gradient {
     std::ptrdiff_t max = 1000;   ///< never above this
     double tolerance = 1.5;      ///< recent/baseline latency ratio tolerated before shrinking (>= 1)
     double smoothing = 0.2;      ///< how far one sample moves the limit to its target, in (0, 1]
-    double headroom = 4;         ///< growth target above the current limit while latency is fine (> 0)
+    double headroom = 4;         ///< growth target above the current limit while latency is fine, and the most it grows per round (> 0)
     std::ptrdiff_t short_window = 10;  ///< samples averaged into the recent latency (>= 1)
     std::ptrdiff_t long_window = 500;  ///< samples over which the baseline drifts up to the recent latency (>= 1)
     double backoff = 0.9;              ///< factor applied on an overload, in (0, 1)
@@ -247,8 +247,22 @@ public:
         }
         const double ratio = std::clamp(tolerance_ * baseline_ / recent_, 0.5, 1.0);
         if (ratio >= 1.0 && app_limited(sample)) return;
+        // An operation started before the last overload's decrease says nothing about the new
+        // limit: growing on it would undo the decrease within the round (each slot above a
+        // rejecting server's capacity churns 503s as fast as it can send).
+        if (ratio >= 1.0 && sample.sequence < fence_) return;
+        if (sample.sequence >= round_fence_) {
+            round_start_ = estimate_;
+            round_fence_ = sample.next_sequence;
+        }
         const double target = estimate_ * ratio + headroom_;
-        grow_to(estimate_ * (1.0 - smoothing_) + target * smoothing_);
+        // A latency is known only a round after the limit that caused it was set, so growth is
+        // capped at `headroom` per round (the operations started under one limit): per sample
+        // alone, a limit of 40 would grow by 40 × smoothing × headroom before the first sample
+        // taken at the new limit arrives, overshoot a thrashing server's capacity threefold and
+        // then collapse (a sawtooth from 2 to 47 against a capacity of 16, seen in
+        // examples/adaptive --mode slow).
+        grow_to(std::min(estimate_ * (1.0 - smoothing_) + target * smoothing_, round_start_ + headroom_));
     }
 
 private:
@@ -260,6 +274,8 @@ private:
     double recent_ = 0;
     double baseline_ = 0;
     std::uint64_t samples_ = 0;
+    double round_start_ = 0;         // the estimate when the current round began
+    std::uint64_t round_fence_ = 0;  // the first operation started after that
 };
 
 /// Told when room may have appeared under a limit (an operation finished, or the limit changed).
