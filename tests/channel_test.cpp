@@ -351,3 +351,91 @@ TEST_CASE("channel: close from a thread outside any loop wakes receivers on loop
     closer.join();
     CHECK(closed == std::vector<bool>{true});
 }
+
+// --- try_send / try_receive -----------------------------------------------------------------------
+
+SLUICE_TEST_CASE("channel: try_send and try_receive never wait (false when full, item untouched, nullopt when empty), "
+                 "and after close try_send throws, try_receive drains, then throws",
+                 "[channel][try]") {
+    sluice::channel<std::unique_ptr<int>> ch(2);
+    CHECK_FALSE(ch.try_receive().has_value());
+    CHECK(ch.try_send(std::make_unique<int>(1)));
+    CHECK(ch.try_send(std::make_unique<int>(2)));
+    auto third = std::make_unique<int>(3);
+    CHECK_FALSE(ch.try_send(std::move(third)));
+    REQUIRE(third != nullptr);  // full: not moved from
+    CHECK(*third == 3);
+    auto first = ch.try_receive();
+    REQUIRE(first.has_value());
+    CHECK(**first == 1);
+    CHECK(ch.try_send(std::move(third)));  // room again
+    CHECK(third == nullptr);
+    ch.close();
+    CHECK_THROWS_AS(ch.try_send(std::make_unique<int>(4)), sluice::queue_closed);
+    auto second = ch.try_receive();
+    REQUIRE(second.has_value());
+    CHECK(**second == 2);
+    auto last = ch.try_receive();
+    REQUIRE(last.has_value());
+    CHECK(**last == 3);
+    CHECK_THROWS_AS(ch.try_receive(), sluice::queue_closed);
+    co_return;
+}
+
+SLUICE_TEST_CASE("channel: try_send hands its item to a waiting receiver, try_receive makes room for a waiting "
+                 "sender, whose item goes in behind",
+                 "[channel][try]") {
+    sluice::channel<int> ch(1);
+    auto receiver = sluice::spawn([](sluice::channel<int> ch) -> sluice::task<int> { co_return co_await ch.receive(); }, ch);
+    co_await settle();
+    CHECK(ch.try_send(7));  // to the receiver, not into the buffer
+    CHECK(co_await receiver == 7);
+    CHECK(ch.try_send(8));  // buffered: full now
+    bool sent = false;
+    auto sender = sluice::spawn([](sluice::channel<int> ch, bool& sent) -> sluice::task<void> {
+        co_await ch.send(9);
+        sent = true;
+    }, ch, std::ref(sent));
+    co_await settle();
+    CHECK_FALSE(sent);
+    CHECK(ch.try_receive() == std::optional<int>(8));
+    co_await sender;
+    CHECK(sent);
+    CHECK(ch.try_receive() == std::optional<int>(9));
+    CHECK_FALSE(ch.try_receive().has_value());
+}
+
+TEST_CASE("channel: a plain thread feeds one loop with try_send and drains another with try_receive",
+          "[channel][try][cores]") {
+    constexpr int n = 2000;
+    sluice::channel<counted> in(4);   // thread -> loop
+    sluice::channel<counted> out(4);  // loop -> thread
+    const auto alive_before = counted::alive();
+    std::vector<int> drained;
+    std::thread plain([&] {
+        int next = 0;
+        while (static_cast<int>(drained.size()) < n) {
+            bool progressed = false;
+            if (next < n && in.try_send(counted(next))) {
+                ++next;
+                progressed = true;
+            }
+            if (auto item = out.try_receive()) {
+                drained.push_back(item->id);
+                progressed = true;
+            }
+            if (!progressed) std::this_thread::yield();  // `in` full and `out` empty: the loop is behind
+        }
+    });
+    sluice::run_on_cores(1, [&](std::size_t) -> sluice::task<void> {
+        for (int i = 0; i < n; ++i) {
+            counted item = co_await in.receive();  // only the plain thread can wake it
+            co_await out.send(std::move(item));    // waits while the thread has not drained
+        }
+    });
+    plain.join();
+    std::vector<int> expected(n);
+    for (int i = 0; i < n; ++i) expected[static_cast<std::size_t>(i)] = i;
+    CHECK(drained == expected);
+    CHECK(counted::alive() == alive_before);
+}

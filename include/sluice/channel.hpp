@@ -14,6 +14,10 @@
 ///   the loop's backend), never by polling; a waiter on the same loop is scheduled directly. A
 ///   task always resumes on its own loop. While a task waits on a channel, its loop waits for
 ///   another thread to act rather than report a deadlock (as for `to_thread`).
+/// - `try_send(item) -> bool` (false when full, the item untouched) and `try_receive() ->
+///   std::optional<T>` (nullopt when empty) never wait, and work from any thread, inside a loop or
+///   not: a plain thread can feed a loop or drain it. They wake a waiter on the other side as send
+///   and receive do.
 /// - `close()` (from any thread, also outside a loop): the waiting senders and receivers wake with
 ///   `queue_closed`; items already buffered can still be received; then receive throws
 ///   `queue_closed`. send on a closed channel throws `queue_closed` (the item is destroyed with the
@@ -31,6 +35,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -66,6 +71,18 @@ public:
     [[nodiscard]] detail::channel_receive_awaiter<T> receive() noexcept {
         return detail::channel_receive_awaiter<T>(*state_);
     }
+
+    /// Sends without waiting, from any thread (a loop's or not): true once the item was handed to
+    /// the oldest waiting receiver or buffered; false when full, the item untouched;
+    /// queue_closed when closed.
+    [[nodiscard]] bool try_send(const T& item) { return state_->offer(item); }
+    /// As above; the item is moved from only when it was placed.
+    [[nodiscard]] bool try_send(T&& item) { return state_->offer(std::move(item)); }
+
+    /// Receives without waiting, from any thread: the head item (a sender waiting on the full
+    /// channel then places its item and wakes), or nullopt when empty; queue_closed when closed
+    /// and empty.
+    [[nodiscard]] std::optional<T> try_receive() { return state_->poll(); }
 
     /// Closes the channel (any thread): waiting senders and receivers wake with queue_closed;
     /// buffered items remain receivable.

@@ -27,28 +27,13 @@
 #include <utility>
 
 #include "event_loop.hpp"
+#include "intrusive_list.hpp"
 #include "queue.hpp"
 #include "remote_inbox.hpp"
 
 namespace sluice::detail {
 
-class channel_waiter;
-
-/// An intrusive FIFO of waiters, guarded by the channel's mutex.
-class channel_waiter_list {
-public:
-    [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
-    inline void push_back(channel_waiter& waiter) noexcept;
-    inline void remove(channel_waiter& waiter) noexcept;
-    [[nodiscard]] channel_waiter& front() const noexcept {
-        assert(head_ != nullptr);
-        return *head_;
-    }
-
-private:
-    channel_waiter* head_ = nullptr;
-    channel_waiter* tail_ = nullptr;
-};
+class channel_waiter_list;
 
 /// What send and receive have in common: the links, the waiter's loop and inbox, the wake-up.
 ///
@@ -71,10 +56,7 @@ public:
         bool was_linked = false;
         {
             std::lock_guard lock(*mutex_);
-            if (list_ != nullptr) {
-                list_->remove(*this);
-                was_linked = true;
-            }
+            was_linked = unlink();
         }
         if (!was_linked) return;  // completed elsewhere: the wake-up resumes us normally
         waiting_ = false;
@@ -102,7 +84,7 @@ protected:
         // (a loop that ended in a deadlock leaks its frames instead): leave the list at least.
         if (!waiting_) return;
         std::lock_guard lock(*mutex_);
-        if (list_ != nullptr) list_->remove(*this);
+        unlink();
     }
 
     /// await_suspend's slow path, under the mutex: registers the wait and links it. False when a
@@ -114,7 +96,7 @@ protected:
         if (!enter(waiter)) return false;
         loop_ = &loop;
         inbox_->expect();
-        list.push_back(*this);
+        link_into(list);
         waiting_ = true;
         return true;
     }
@@ -122,13 +104,16 @@ protected:
 private:
     friend class channel_waiter_list;
 
+    // Under the mutex (defined once the list is).
+    inline void link_into(channel_waiter_list& list) noexcept;
+    inline bool unlink() noexcept;  // false when not linked
+
     std::mutex* mutex_;
     std::shared_ptr<remote_inbox> inbox_;  // of the waiter's loop
     bool waiting_ = false;                 // loop thread: suspended, not yet resumed
 
     // Guarded by the mutex.
-    channel_waiter* prev_ = nullptr;
-    channel_waiter* next_ = nullptr;
+    list_links<channel_waiter> links_;
     channel_waiter_list* list_ = nullptr;  // non-null while linked
 
 public:
@@ -136,20 +121,34 @@ public:
     channel_waiter* wake_next = nullptr;
 };
 
-inline void channel_waiter_list::push_back(channel_waiter& waiter) noexcept {
-    waiter.list_ = this;
-    waiter.prev_ = tail_;
-    waiter.next_ = nullptr;
-    (tail_ != nullptr ? tail_->next_ : head_) = &waiter;
-    tail_ = &waiter;
-}
+/// An intrusive FIFO of waiters, guarded by the channel's mutex; each waiter knows the list it is
+/// in (cancel_wait unlinks it from there).
+class channel_waiter_list : intrusive_list<channel_waiter, &channel_waiter::links_> {
+    using base = intrusive_list<channel_waiter, &channel_waiter::links_>;
 
-inline void channel_waiter_list::remove(channel_waiter& waiter) noexcept {
-    assert(waiter.list_ == this);
-    (waiter.prev_ != nullptr ? waiter.prev_->next_ : head_) = waiter.next_;
-    (waiter.next_ != nullptr ? waiter.next_->prev_ : tail_) = waiter.prev_;
-    waiter.prev_ = waiter.next_ = nullptr;
-    waiter.list_ = nullptr;
+public:
+    using base::empty;
+    [[nodiscard]] channel_waiter& front() const noexcept {
+        assert(!empty());
+        return *base::front();
+    }
+    void push_back(channel_waiter& waiter) noexcept {
+        waiter.list_ = this;
+        base::push_back(waiter);
+    }
+    void remove(channel_waiter& waiter) noexcept {
+        assert(waiter.list_ == this);
+        base::remove(waiter);
+        waiter.list_ = nullptr;
+    }
+};
+
+inline void channel_waiter::link_into(channel_waiter_list& list) noexcept { list.push_back(*this); }
+
+inline bool channel_waiter::unlink() noexcept {
+    if (list_ == nullptr) return false;
+    list_->remove(*this);
+    return true;
 }
 
 template <class T>
@@ -193,9 +192,46 @@ public:
         while (woken != nullptr) std::exchange(woken, woken->wake_next)->wake();
     }
 
+    /// try_send (any thread): placed, or false when full (the item untouched); queue_closed when
+    /// closed.
+    template <class U>
+    bool offer(U&& item) {
+        channel_waiter* to_wake = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            if (closed_) throw queue_closed();
+            if (!place(std::forward<U>(item), to_wake)) return false;
+        }
+        if (to_wake != nullptr) to_wake->wake();
+        return true;
+    }
+
+    /// try_receive (any thread): the head item, or nullopt when empty; queue_closed when closed
+    /// and empty.
+    std::optional<T> poll() {
+        channel_waiter* to_wake = nullptr;
+        std::optional<T> item;
+        {
+            std::lock_guard lock(mutex_);
+            if (items_.empty()) {
+                if (closed_) throw queue_closed();
+                return std::nullopt;
+            }
+            item.emplace(take_front(to_wake));
+        }
+        if (to_wake != nullptr) to_wake->wake();
+        return item;
+    }
+
 private:
     friend class channel_send_awaiter<T>;
     friend class channel_receive_awaiter<T>;
+
+    /// Under the mutex, the channel open: hands the item to the oldest waiting receiver (returned
+    /// in `to_wake`, to be woken after unlocking) or buffers it; false (the item untouched) when
+    /// full.
+    template <class U>
+    bool place(U&& item, channel_waiter*& to_wake);
 
     /// Under the mutex: the head item; the oldest waiting sender's item moves into its place, and
     /// that sender is returned, to be woken after unlocking.
@@ -225,14 +261,7 @@ public:
         {
             std::lock_guard lock(state_->mutex_);
             if (state_->closed_) return false;  // await_resume throws queue_closed
-            if (!state_->receivers_.empty()) {
-                auto& receiver = static_cast<channel_receive_awaiter<T>&>(state_->receivers_.front());
-                state_->receivers_.remove(receiver);
-                receiver.slot_.emplace(std::move(item_));
-                to_wake = &receiver;
-            } else if (state_->items_.size() < state_->capacity_) {
-                state_->items_.push_back(std::move(item_));
-            } else {
+            if (!state_->place(std::move(item_), to_wake)) {
                 event_loop& loop = event_loop::current();  // may throw: nothing registered yet
                 return wait_in(state_->senders_, waiter, loop, remote_inbox::of(loop));
             }
@@ -292,6 +321,21 @@ private:
     channel_state<T>* state_;
     std::optional<T> slot_;  // written under the mutex (by a sender on any thread) before the wake
 };
+
+template <class T>
+template <class U>
+bool channel_state<T>::place(U&& item, channel_waiter*& to_wake) {
+    if (!receivers_.empty()) {
+        auto& receiver = static_cast<channel_receive_awaiter<T>&>(receivers_.front());
+        receiver.slot_.emplace(std::forward<U>(item));  // first: if the move throws, the receiver still waits
+        receivers_.remove(receiver);
+        to_wake = &receiver;
+        return true;
+    }
+    if (items_.size() == capacity_) return false;
+    items_.push_back(std::forward<U>(item));
+    return true;
+}
 
 template <class T>
 T channel_state<T>::take_front(channel_waiter*& to_wake) {
