@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """CTest driver: graceful shutdown of examples/echo_server on SIGTERM and SIGINT (stdlib only).
 
-Usage: echo_shutdown.py PATH/TO/echo_server
+Usage: echo_shutdown.py PATH/TO/echo_server [--cores N]
 
-For each signal: starts `echo_server --port 0 --grace 3`, opens a busy client (1 MiB echoed in
+For each signal: starts `echo_server --port 0 --grace 3 [--cores N]`, opens a busy client (1 MiB echoed in
 small pieces, a reader thread draining the echo) and, for SIGTERM, an idle one; sends the signal
 to the server process while the busy client is mid-transfer (half of its bytes sent), then checks:
 a new connection is refused, the busy client still gets every byte back and a clean end of
 stream, the idle client is closed by the server once the grace period is over, the server prints
 its shutdown lines and exits with status 0. Any failure: a message on stderr and exit status 1.
+With --cores N every core (its own SO_REUSEPORT listener and loop) prints its own shutdown line with
+the connections it holds; the kernel spreads the clients, so the counts are checked summed over the
+N lines, and the refused connection is tried only once every core has closed its listener.
 """
 
 import os
@@ -42,22 +45,25 @@ class Lines:
                 self.cond.notify_all()
 
     def wait_for(self, pattern):
+        return self.wait_for_all(pattern, 1)[0]
+
+    def wait_for_all(self, pattern, count):
+        """The matches of the first `count` lines matching `pattern`, once that many arrived."""
         deadline = time.monotonic() + TIMEOUT
         with self.cond:
             while True:
-                for line in self.lines:
-                    match = re.fullmatch(pattern, line)
-                    if match:
-                        return match
+                matches = [m for m in (re.fullmatch(pattern, line) for line in self.lines) if m]
+                if len(matches) >= count:
+                    return matches[:count]
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise RuntimeError(f"no line matching {pattern!r} in {self.lines!r}")
+                    raise RuntimeError(f"{len(matches)} of {count} lines matching {pattern!r} in {self.lines!r}")
                 self.cond.wait(left)
 
 
-def run(server_path, signum, with_idle):
+def run(server_path, signum, with_idle, cores):
     name = signal.Signals(signum).name
-    server = subprocess.Popen([server_path, "--port", "0", "--grace", "3"],
+    server = subprocess.Popen([server_path, "--port", "0", "--grace", "3", "--cores", str(cores)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = Lines(server.stdout)
@@ -84,7 +90,10 @@ def run(server_path, signum, with_idle):
         for offset in range(0, half, 1000):
             busy.sendall(message[offset:min(offset + 1000, half)])
         os.kill(server.pid, signum)  # mid-transfer: half of the bytes are still to be sent
-        lines.wait_for(rf"Shutting down on {name}: {2 if with_idle else 1} connection\(s\) open, grace period 3 s")
+        # One line per core, each after that core closed its listener.
+        shutting = lines.wait_for_all(rf"Shutting down on {name}: (\d+) connection\(s\) open, grace period 3 s", cores)
+        if sum(int(m.group(1)) for m in shutting) != (2 if with_idle else 1):
+            raise RuntimeError(f"connections counted at shutdown: {[m.group(0) for m in shutting]!r}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
             raise RuntimeError("a new connection was accepted after the signal")
@@ -129,12 +138,13 @@ def run(server_path, signum, with_idle):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 4) or (len(sys.argv) == 4 and sys.argv[2] != "--cores"):
         print(__doc__, file=sys.stderr)
         return 1
+    cores = int(sys.argv[3]) if len(sys.argv) == 4 else 1
     try:
-        run(sys.argv[1], signal.SIGTERM, with_idle=True)
-        run(sys.argv[1], signal.SIGINT, with_idle=False)
+        run(sys.argv[1], signal.SIGTERM, with_idle=True, cores=cores)
+        run(sys.argv[1], signal.SIGINT, with_idle=False, cores=cores)
     except Exception as error:
         print(f"echo_shutdown: FAILED: {error}", file=sys.stderr)
         return 1
