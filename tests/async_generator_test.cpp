@@ -1,9 +1,10 @@
 // Tests of sluice::async_generator<T> (sluice/async_generator.hpp).
 //
-// These tests do not use the event loop: a test-local `driver` coroutine (eager, promise derived from
-// sluice::detail::promise_base, with a cancel_context of its own) consumes the generator, and a
-// test-local `manual_event` is an awaitable the test resumes by hand. With no real suspension a driver
-// runs to completion inside its own construction.
+// These tests do not use the event loop: a `driver` coroutine (support/loopless_driver.hpp: eager,
+// with a cancellation context of its own) consumes the generator, and a `manual_event` is an
+// awaitable the test resumes by hand. With no real suspension a driver runs to completion inside its
+// own construction. This is a deliberate white-box test: every step is taken by hand, and that the
+// generator runs in its consumer's cancellation context is checked by identity.
 //
 // Coroutine lambdas are named locals (never temporaries) and capture nothing the frame outlives:
 // a driver may be resumed after the full-expression that created it.
@@ -22,119 +23,13 @@
 
 #include "support/catch.hpp"
 #include "support/counted.hpp"
+#include "support/loopless_driver.hpp"
 
 namespace {
 
-/// An eager coroutine standing in for a sluice task: it runs until its first real suspension and
-/// keeps the exception that escaped its body.
-class driver {
-public:
-    struct promise_type : sluice::detail::promise_base {
-        sluice::detail::cancel_context own_context;
-        std::exception_ptr error;
-
-        promise_type() noexcept { context = &own_context; }
-        driver get_return_object() noexcept {
-            return driver(std::coroutine_handle<promise_type>::from_promise(*this));
-        }
-        std::suspend_never initial_suspend() const noexcept { return {}; }
-        std::suspend_always final_suspend() const noexcept { return {}; }
-        void return_void() const noexcept {}
-        void unhandled_exception() noexcept { error = std::current_exception(); }
-    };
-
-    driver(driver&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    driver& operator=(driver&&) = delete;
-    ~driver() {
-        if (handle_)
-            handle_.destroy();
-    }
-
-    [[nodiscard]] bool done() const noexcept { return handle_.done(); }
-    [[nodiscard]] sluice::detail::cancel_context* context() const noexcept {
-        return &handle_.promise().own_context;
-    }
-    /// Rethrows what escaped the body (a failed CHECK-free assertion path shows up here).
-    void rethrow_if_failed() const {
-        if (handle_.promise().error)
-            std::rethrow_exception(handle_.promise().error);
-    }
-
-private:
-    explicit driver(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
-    std::coroutine_handle<promise_type> handle_;
-};
-
-/// An awaitable that always suspends and records who waits; the test resumes the waiter with fire().
-class manual_event {
-public:
-    class awaiter {
-    public:
-        explicit awaiter(manual_event& event) noexcept : event_(&event) {}
-        [[nodiscard]] bool await_ready() const noexcept { return false; }
-        template <class Promise>
-        void await_suspend(std::coroutine_handle<Promise> waiter) noexcept {
-            event_->waiter_ = waiter;
-            event_->seen_context_ = sluice::detail::context_of(waiter);
-        }
-        void await_resume() const noexcept {}
-
-    private:
-        manual_event* event_;
-    };
-
-    [[nodiscard]] awaiter wait() noexcept { return awaiter(*this); }
-
-    [[nodiscard]] bool waiting() const noexcept { return static_cast<bool>(waiter_); }
-    [[nodiscard]] sluice::detail::cancel_context* seen_context() const noexcept { return seen_context_; }
-    void fire() { std::exchange(waiter_, nullptr).resume(); }
-
-private:
-    std::coroutine_handle<> waiter_ = nullptr;
-    sluice::detail::cancel_context* seen_context_ = nullptr;
-};
-
-/// A cancellation point the test completes by hand: fire() resumes the waiter normally, or with
-/// cancelled_error once the waiter's context asked for a cancel.
-class cancellable_event {
-public:
-    class awaiter : public sluice::detail::cancellation_point {
-    public:
-        explicit awaiter(cancellable_event& event) noexcept : event_(&event) {}
-        [[nodiscard]] bool await_ready() const noexcept { return false; }
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiter) noexcept {
-            if (!enter(waiter))
-                return false;
-            event_->current_ = this;
-            return true;
-        }
-        void await_resume() const { throw_if_cancelled(); }
-
-        void cancel_wait() noexcept override { cancel_seen_ = true; }  // the test resumes it later
-
-    private:
-        friend class cancellable_event;
-        cancellable_event* event_;
-        bool cancel_seen_ = false;
-    };
-
-    [[nodiscard]] awaiter wait() noexcept { return awaiter(*this); }
-    [[nodiscard]] bool waiting() const noexcept { return current_ != nullptr; }
-    void fire() {
-        awaiter* a = std::exchange(current_, nullptr);
-        if (a->cancel_seen_) {
-            a->finish_cancelled();
-        } else {
-            a->finish_completed();
-        }
-        a->waiter_.resume();
-    }
-
-private:
-    awaiter* current_ = nullptr;
-};
-
+using sluice_test::cancellable_event;
+using sluice_test::driver;
+using sluice_test::manual_event;
 using sluice_test::counted;
 
 sluice::async_generator<int> count_to(int n) {

@@ -4,8 +4,8 @@
 // Anything that must be cut short waits on a 20 s timer or on an empty pipe, so a bug shows as a
 // CTest TIMEOUT rather than as a flaky failure. No upper bound on time is asserted.
 
+#include <sluice/cancellable.hpp>
 #include <sluice/cancellation.hpp>
-#include <sluice/detail/io_awaitable.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/task.hpp>
 #include <sluice/time.hpp>
@@ -16,12 +16,15 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "support/co_test.hpp"
+#include "support/pipe_pair.hpp"
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
@@ -49,32 +52,12 @@ sluice::task<void> await_and_log(Awaitable awaitable, steps& log, std::string na
     log.push_back(name + " returned");
 }
 
-/// Both ends of a pipe, closed at scope exit (and checked closed by the tests that care).
-struct pipe_pair {
-    int read_end = -1;
-    int write_end = -1;
-    pipe_pair() {
-        int fds[2];
-        REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-        read_end = fds[0];
-        write_end = fds[1];
-    }
-    pipe_pair(const pipe_pair&) = delete;
-    pipe_pair& operator=(const pipe_pair&) = delete;
-    ~pipe_pair() { close_both(); }
-    /// True when both ends closed without error.
-    bool close_both() {
-        bool ok = true;
-        if (read_end >= 0) ok = ::close(std::exchange(read_end, -1)) == 0 && ok;
-        if (write_end >= 0) ok = ::close(std::exchange(write_end, -1)) == 0 && ok;
-        return ok;
-    }
-};
+using sluice_test::pipe_pair;
 
 /// A read(2) of at most `size` bytes through the loop's backend; the bytes read, or system_error.
 sluice::task<int> read_some(int fd, char* buffer, unsigned size) {
-    co_return co_await sluice::detail::make_io_awaitable(
-        "read", {.code = sluice::detail::io_code::read, .fd = fd, .size = size, .data = buffer});
+    const std::size_t bytes = co_await sluice::read_some(fd, std::as_writable_bytes(std::span(buffer, size)));
+    co_return static_cast<int>(bytes);
 }
 
 int bytes_in_pipe(int fd) {

@@ -26,6 +26,7 @@
 #include "support/await_error.hpp"
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
+#include "support/settle.hpp"
 
 using namespace std::chrono_literals;
 using sluice_test::counted;
@@ -34,10 +35,7 @@ using sluice_test::error_of;
 
 namespace {
 
-/// Lets every ready task run (several loop turns).
-sluice::task<void> settle() {
-    for (int i = 0; i < 10; ++i) co_await sluice::sleep_for(0ms);
-}
+using sluice_test::settle;
 
 /// Sends 0 .. n-1 tagged with `producer` (id = producer * 1'000'000 + i).
 sluice::task<void> produce(sluice::channel<counted> ch, int producer, int n) {
@@ -63,7 +61,7 @@ SLUICE_TEST_CASE("channel: FIFO, send suspends while full and resumes when a rec
         co_await ch.send(3);
         sent = true;
     }, ch, std::ref(third_sent));
-    co_await settle();
+    co_await settle(10);
     CHECK_FALSE(third_sent);  // full: back pressure
     auto got5 = co_await ch.receive();
     CHECK(got5 == 1);
@@ -78,7 +76,7 @@ SLUICE_TEST_CASE("channel: FIFO, send suspends while full and resumes when a rec
 SLUICE_TEST_CASE("channel: a receive waits for a send, which hands its item over", "[channel]") {
     sluice::channel<int> ch(1);
     auto receiver = sluice::spawn([](sluice::channel<int> ch) -> sluice::task<int> { co_return co_await ch.receive(); }, ch);
-    co_await settle();
+    co_await settle(10);
     CHECK_FALSE(receiver.done());
     co_await ch.send(42);
     auto got8 = co_await receiver;
@@ -93,7 +91,7 @@ SLUICE_TEST_CASE("channel: close while full wakes the senders with queue_closed,
         co_await ch.send(counted(1));
         co_await ch.send(counted(2));
         auto blocked = sluice::spawn(produce, ch, 7, 1);
-        co_await settle();
+        co_await settle(10);
         ch.close();
         CHECK(ch.closed());
         auto got9 = co_await error_of<sluice::queue_closed>(std::move(blocked));
@@ -115,7 +113,7 @@ SLUICE_TEST_CASE("channel: close wakes waiting receivers with queue_closed", "[c
     sluice::channel<int> ch(1);
     auto a = sluice::spawn([](sluice::channel<int> ch) -> sluice::task<int> { co_return co_await ch.receive(); }, ch);
     auto b = sluice::spawn([](sluice::channel<int> ch) -> sluice::task<int> { co_return co_await ch.receive(); }, ch);
-    co_await settle();
+    co_await settle(10);
     ch.close();
     auto got12 = co_await error_of<sluice::queue_closed>(std::move(a));
     CHECK(got12 == "sluice: queue closed");
@@ -129,7 +127,7 @@ SLUICE_TEST_CASE("channel: a cancelled waiting send does not send, its item is d
         sluice::channel<counted> ch(1);
         co_await ch.send(counted(1));
         auto blocked = sluice::spawn(produce, ch, 2, 1);
-        co_await settle();
+        co_await settle(10);
         blocked.cancel();
         const bool got17 = co_await ends_cancelled(blocked);
         CHECK(got17);
@@ -148,7 +146,7 @@ SLUICE_TEST_CASE("channel: a cancelled waiting receive takes nothing, the next s
     sluice::channel<int> ch(1);
     auto first = sluice::spawn([](sluice::channel<int> ch) -> sluice::task<int> { co_return co_await ch.receive(); }, ch);
     auto second = sluice::spawn([](sluice::channel<int> ch) -> sluice::task<int> { co_return co_await ch.receive(); }, ch);
-    co_await settle();
+    co_await settle(10);
     first.cancel();
     const bool got18 = co_await ends_cancelled(first);
     CHECK(got18);
@@ -164,7 +162,7 @@ SLUICE_TEST_CASE("channel: a receiver cancelled after an item was handed to it s
         got = co_await ch.receive();
         co_await sluice::sleep_for(1h);  // the pending cancel is delivered here
     }, ch, std::ref(got));
-    co_await settle();
+    co_await settle(10);
     co_await ch.send(9);  // handed over: the receiver is scheduled, not yet run
     receiver.cancel();
     const bool got19 = co_await ends_cancelled(receiver);
@@ -181,7 +179,7 @@ SLUICE_TEST_CASE("channel: a sender cancelled after its item was placed returns 
         returned = true;
         co_await sluice::sleep_for(1h);
     }, ch, std::ref(returned));
-    co_await settle();
+    co_await settle(10);
     auto got15 = co_await ch.receive();
     CHECK(got15 == 1);  // places the sender's item, schedules it
     sender.cancel();
@@ -387,7 +385,7 @@ SLUICE_TEST_CASE("channel: try_send hands its item to a waiting receiver, try_re
                  "[channel][try]") {
     sluice::channel<int> ch(1);
     auto receiver = sluice::spawn([](sluice::channel<int> ch) -> sluice::task<int> { co_return co_await ch.receive(); }, ch);
-    co_await settle();
+    co_await settle(10);
     CHECK(ch.try_send(7));  // to the receiver, not into the buffer
     CHECK(co_await receiver == 7);
     CHECK(ch.try_send(8));  // buffered: full now
@@ -396,7 +394,7 @@ SLUICE_TEST_CASE("channel: try_send hands its item to a waiting receiver, try_re
         co_await ch.send(9);
         sent = true;
     }, ch, std::ref(sent));
-    co_await settle();
+    co_await settle(10);
     CHECK_FALSE(sent);
     CHECK(ch.try_receive() == std::optional<int>(8));
     co_await sender;

@@ -2,11 +2,11 @@
 // address of a socket operation ("connect 127.0.0.1:9: Connection refused"), and for write_file
 // the temporary sibling it tried to create, not the target (which may well exist and be fine).
 // Each test asserts the whole what() string and that code() still carries the kernel's errno.
+// The first case is a unit test of the internal formatter itself (see support/internals.hpp).
 
 #include <sluice/file.hpp>
 #include <sluice/net.hpp>
 #include <sluice/task.hpp>
-#include <sluice/detail/system_error.hpp>
 
 #include <fcntl.h>
 
@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "support/co_test.hpp"
+#include "support/internals.hpp"
 
 using sluice::endpoint;
 using sluice::file;
@@ -43,15 +44,15 @@ constexpr const char* missing = "/nonexistent-sluice-directory/missing.txt";
 }  // namespace
 
 TEST_CASE("os_error: what() is \"operation subject: message\" and the code is kept", "[errors]") {
-    const std::system_error named = sluice::detail::os_error(ENOENT, "open", "/x/y");
+    const std::system_error named = sluice_test::os_error(ENOENT, "open", "/x/y");
     CHECK(std::string(named.what()) == "open /x/y: " + message(ENOENT));
     CHECK(named.code() == std::errc::no_such_file_or_directory);
-    const std::system_error bare = sluice::detail::os_error(EBADF, "fstat");
+    const std::system_error bare = sluice_test::os_error(EBADF, "fstat");
     CHECK(std::string(bare.what()) == "fstat: " + message(EBADF));
     errno = EACCES;
     std::string computed_after_errno;
     try {
-        sluice::detail::throw_errno("bind", [] {
+        sluice_test::throw_errno("bind", [] {
             errno = 0;  // building the subject must not change the reported error
             return std::string("127.0.0.1:80");
         });

@@ -3,7 +3,12 @@
 // Coroutines are free functions taking what they need as parameters, never capturing lambdas. Tests
 // that check what `run` itself does are plain TEST_CASEs calling sluice::run; the others run their
 // body on a fresh loop with SLUICE_TEST_CASE.
+//
+// White-box part: "io_uring unavailable" fakes io_uring_setup and checks the CQ size the backend asks
+// for, through tests/support/ring_setup.hpp (the ring is not public; how the loop copes with a
+// kernel or a container that refuses io_uring cannot be reached otherwise).
 
+#include <sluice/cancellable.hpp>
 #include <sluice/cancellation.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/file.hpp>
@@ -26,6 +31,7 @@
 
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
+#include "support/ring_setup.hpp"
 
 using namespace std::chrono_literals;
 
@@ -54,19 +60,9 @@ sluice::task<std::unique_ptr<int>> make_owned(int value) {
 }
 
 /// Waits for something nothing will ever do; only a cancellation ends the wait (an event nobody
-/// sets). Built on sluice's cancellation protocol so `run` can cancel it.
-class never_completes final : public sluice::detail::cancellation_point {
-public:
-    [[nodiscard]] bool await_ready() const noexcept { return false; }
-    template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> waiter) noexcept {
-        return enter(waiter);
-    }
-    void await_resume() const { throw_if_cancelled(); }
-    void cancel_wait() noexcept override {
-        finish_cancelled();
-        sluice::detail::event_loop::current().schedule(waiter_);
-    }
+/// sets): a cancellable_wait with nothing to start, ended cancelled by the default on_cancel.
+class never_completes final : public sluice::cancellable_wait<> {
+    void start() override {}
 };
 
 /// Records in `cancelled` whether the wait ended with cancelled_error, and rethrows it.
@@ -474,16 +470,7 @@ TEST_CASE("run detects a deadlock through a chain of joins and cancels every tas
 // --- io_uring unavailable -----------------------------------------------------------------------------
 
 namespace {
-/// Installs a fake io_uring_setup for this thread for one scope.
-class ring_setup_override {
-public:
-    explicit ring_setup_override(sluice::detail::ring_setup_function fake) noexcept {
-        sluice::detail::ring_setup_override = fake;
-    }
-    ring_setup_override(const ring_setup_override&) = delete;
-    ring_setup_override& operator=(const ring_setup_override&) = delete;
-    ~ring_setup_override() { sluice::detail::ring_setup_override = nullptr; }
-};
+using ring_setup_override = sluice_test::ring_setup_failure;
 
 std::vector<unsigned> setup_flags_tried;
 
@@ -510,7 +497,7 @@ constexpr sluice::event_loop_options io_uring_only{.backend = sluice::backend::i
 
 /// Runs a task on a forced io_uring backend under `fake` and returns the system_error run threw (or
 /// fails the test).
-std::system_error run_with_setup(sluice::detail::ring_setup_function fake, bool& ran) {
+std::system_error run_with_setup(ring_setup_override::setup_function fake, bool& ran) {
     ring_setup_override guard(fake);
     setup_flags_tried.clear();
     try {
@@ -535,7 +522,7 @@ TEST_CASE("io_uring backend forced, io_uring_setup failing with EPERM: run throw
     CHECK(what.find("io_uring_disabled") != std::string::npos);
     CHECK(setup_flags_tried.size() == 1);  // EPERM is final: no other flag set is tried
     CHECK_FALSE(ran);
-    CHECK(sluice::detail::ring_setup_override == nullptr);
+    CHECK_FALSE(ring_setup_override::installed());
 }
 
 TEST_CASE("io_uring backend forced, io_uring_setup failing with ENOSYS: run throws system_error naming seccomp and io_uring_disabled",
@@ -718,9 +705,9 @@ TEST_CASE("the smallest ring the kernel accepts (SQ 1, CQ 2) still runs I/O: the
     CHECK(sluice::run(four_reads_at_once(), tiny) > 0);
     const sluice::event_loop_options no_cq{.backend = sluice::backend::io_uring, .ring = {.submission_entries = 1, .completion_entries = 0}};
     CHECK(sluice::run(four_reads_at_once(), no_cq) > 0);
-    CHECK(sluice::detail::uring_backend::completion_entries_for(tiny.ring) == 8);
+    CHECK(sluice_test::completion_entries_for(tiny.ring) == 8);
     // A CQ smaller than the SQ is raised to it (the kernel would refuse it with a bare EINVAL).
-    CHECK(sluice::detail::uring_backend::completion_entries_for({.submission_entries = 64, .completion_entries = 8}) == 64);
+    CHECK(sluice_test::completion_entries_for({.submission_entries = 64, .completion_entries = 8}) == 64);
 }
 
 TEST_CASE("ring_options with no submission entries is std::invalid_argument and runs nothing", "[run][ring]") {

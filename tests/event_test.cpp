@@ -16,15 +16,13 @@
 #include <vector>
 
 #include "support/co_test.hpp"
+#include "support/settle.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-/// Lets every spawned task run until it blocks (a few loop turns).
-sluice::task<void> settle(int turns = 3) {
-    for (int i = 0; i < turns; ++i) co_await sluice::yield();
-}
+using sluice_test::settle;
 
 sluice::task<void> wait_and_log(sluice::event& ev, int id, std::vector<int>& woken) {
     co_await ev.wait();

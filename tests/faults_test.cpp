@@ -3,6 +3,7 @@
 // continued, a cancel racing a real result, a close interrupted after it released the descriptor.
 //
 // Anything that must be cut short blocks on a 20 s timer, so a bug is a CTest TIMEOUT.
+// The hook is a test seam, not an API: reached through support/faults.hpp.
 
 #include <sluice/cancellation.hpp>
 #include <sluice/event_loop.hpp>
@@ -34,8 +35,8 @@
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-using sluice::detail::io_fault_injector;
-using sluice::detail::io_fault_scope;
+using sluice_test::io_fault_injector;
+using sluice_test::io_fault_scope;
 
 namespace {
 

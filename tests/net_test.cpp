@@ -7,6 +7,7 @@
 // listen queue), so a bug is a CTest TIMEOUT, not a flaky failure. No upper bound on time is
 // asserted.
 
+#include <sluice/cancellable.hpp>
 #include <sluice/cancellation.hpp>
 #include <sluice/event.hpp>
 #include <sluice/event_loop.hpp>
@@ -715,10 +716,10 @@ SLUICE_TEST_CASE("tcp_listener::from_fd and tcp_stream::from_fd adopt sockets ma
 }
 
 namespace {
-/// One recv(2) of a byte from the raw descriptor `fd`, as a sluice stream reads.
+/// One read of a byte from the raw descriptor `fd` through the loop's backend.
 sluice::task<std::size_t> read_one_byte(int fd) {
     char byte = 0;
-    co_return co_await sluice::detail::recv_some(fd, std::as_writable_bytes(std::span(&byte, 1)));
+    co_return co_await sluice::read_some(fd, std::as_writable_bytes(std::span(&byte, 1)));
 }
 
 /// Writes one byte to `fd` once the loop has run everything ready (the reader is blocked by then).

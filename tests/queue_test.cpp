@@ -27,15 +27,13 @@
 
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
+#include "support/settle.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-/// Lets every spawned task run until it blocks (a few loop turns).
-sluice::task<void> settle(int turns = 3) {
-    for (int i = 0; i < turns; ++i) co_await sluice::yield();
-}
+using sluice_test::settle;
 
 /// Awaits `awaitable` (taken by value: awaiters are movable until awaited) and reports whether it
 /// threw queue_closed.

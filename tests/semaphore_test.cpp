@@ -23,15 +23,13 @@
 #include <vector>
 
 #include "support/co_test.hpp"
+#include "support/settle.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-/// Lets every spawned task run until it blocks (a few loop turns).
-sluice::task<void> settle(int turns = 3) {
-    for (int i = 0; i < turns; ++i) co_await sluice::yield();
-}
+using sluice_test::settle;
 
 /// How many permits each task was granted, and how its wait ended.
 struct tally {

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "support/co_test.hpp"
+#include "support/settle.hpp"
 
 namespace {
 
@@ -25,10 +26,7 @@ bool blocked(int number) {
     return sigismember(&current, number) == 1;
 }
 
-/// Lets a freshly spawned waiter run up to its poll (its wait has blocked the signal by then).
-sluice::task<void> settle() {
-    for (int i = 0; i < 3; ++i) co_await sluice::yield();
-}
+using sluice_test::settle;
 
 }  // namespace
 

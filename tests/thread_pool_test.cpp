@@ -5,9 +5,10 @@
 // sets, so a bug shows as a hang that CTest's TIMEOUT reports rather than as a flaky failure.
 // No co_await inside CHECK: Catch repeats the expression in never-taken branches, and GCC 12 then
 // awaits it twice (a moved-from join_handle the second time).
+// One case builds a loop without run() to destroy it with its wake-up read armed (see
+// support/internals.hpp: only an abnormal end of run() leaves that state).
 
 #include <sluice/cancellation.hpp>
-#include <sluice/detail/thread_pool.hpp>
 #include <sluice/event.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/task.hpp>
@@ -29,6 +30,7 @@
 
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
+#include "support/internals.hpp"
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
@@ -603,10 +605,7 @@ TEST_CASE("a job withdrawn from the queue leaves the loop idle: deadlock detecti
 
 TEST_CASE("a loop destroyed while its wake-up read is armed cancels and reaps the read first", "[thread_pool]") {
     // Only reachable after an abnormal end of run(); the read's buffer must outlive the kernel's use.
-    const sluice::event_loop_options options;
-    auto loop = std::make_unique<sluice::detail::event_loop>(sluice::detail::make_backend(options), options);
-    std::shared_ptr<sluice::detail::remote_inbox> inbox = sluice::detail::pool_service::of(*loop).inbox();
-    inbox->expect();  // arms the read; nothing will ever be posted
-    loop.reset();     // must not hang, and (LeakSanitizer) must not leak the inbox
-    CHECK(inbox.use_count() == 1);
+    sluice_test::idle_loop_with_armed_inbox idle;
+    idle.loop.reset();  // must not hang, and (LeakSanitizer) must not leak the inbox
+    CHECK(idle.inbox.use_count() == 1);
 }

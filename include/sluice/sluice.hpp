@@ -4,6 +4,7 @@
 #include "as_completed.hpp"
 #include "async_generator.hpp"
 #include "buffered_stream.hpp"
+#include "cancellable.hpp"
 #include "cancellation.hpp"
 #include "channel.hpp"
 #include "concurrency_limit.hpp"

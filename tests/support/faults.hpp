@@ -37,6 +37,12 @@
 
 namespace sluice_test {
 
+/// The hook itself, for tests that inject one fault of their own (faults_test): every io op asks it
+/// before it is submitted and when it completes.
+using sluice::detail::io_fault_injector;
+/// Installs an injector for one scope.
+using sluice::detail::io_fault_scope;
+
 class seeded_faults final : public sluice::detail::io_fault_injector {
 public:
     struct counts {
