@@ -177,6 +177,9 @@ TEST_CASE("generator: move construction and assignment transfer the frame", "[ge
 }
 
 TEST_CASE("generator models input_range and view", "[generator]") {
+    // Checked here, not by a static_assert in generator.hpp that every includer would compile.
+    STATIC_REQUIRE(std::ranges::input_range<sluice::generator<int>>);
+    STATIC_REQUIRE(std::ranges::view<sluice::generator<int>>);
     STATIC_REQUIRE(std::ranges::input_range<sluice::generator<std::unique_ptr<int>>>);
     STATIC_REQUIRE(std::ranges::view<sluice::generator<std::unique_ptr<int>>>);
     STATIC_REQUIRE(std::same_as<std::ranges::range_reference_t<sluice::generator<int>>, int&>);

@@ -15,6 +15,11 @@
 ///   the new, never a mix; not durable against power loss unless `{.sync = true}` (fsync before
 ///   the rename).
 ///
+/// The coroutine-returning functions are templates with an unused, defaulted parameter: call them as
+/// usual; only naming one without calling it needs `<>` (`&sluice::read_file<>`). g++ 12 would
+/// otherwise compile all of them into every translation unit that includes this header (see
+/// detail/file.hpp).
+///
 /// Errors are `std::system_error` carrying the kernel's errno; what() names the operation and the
 /// path ("open /x/y: No such file or directory"; write_file names the temporary file it writes,
 /// "create /x/y.tmp.<hex> (temporary file for /x/y): ..."). Every `co_await` is a cancellation
@@ -52,24 +57,29 @@ public:
 
     /// `co_await open(path, flags, mode)` yields the open file; `mode` applies when O_CREAT creates
     /// it (minus the umask). @see openat(2), io_uring_prep_openat(3)
+    template <class = void>
     [[nodiscard]] static task<file> open(std::filesystem::path path, int flags = O_RDONLY, mode_t mode = 0644) {
         return detail::open_file<file>(std::move(path), flags, mode);
     }
 
     /// `co_await read_at(buf, offset)` yields the bytes read: `buf.size()`, or fewer only because
     /// the file ends. @see pread(2), io_uring_prep_read(3)
+    template <class = void>
     [[nodiscard]] task<std::size_t> read_at(std::span<std::byte> buffer, std::uint64_t offset) {
         return detail::read_at_full(fd_.get(), buffer, offset);
     }
+    template <class = void>
     [[nodiscard]] task<std::size_t> read_at(std::span<char> buffer, std::uint64_t offset) {
         return read_at(std::as_writable_bytes(buffer), offset);
     }
 
     /// `co_await write_at(bytes, offset)` writes all of `bytes` at `offset`.
     /// @see pwrite(2), io_uring_prep_write(3)
+    template <class = void>
     [[nodiscard]] task<void> write_at(std::span<const std::byte> data, std::uint64_t offset) {
         return detail::write_at_all(fd_.get(), data, offset);
     }
+    template <class = void>
     [[nodiscard]] task<void> write_at(std::string_view data, std::uint64_t offset) {
         return write_at(std::as_bytes(std::span(data)), offset);
     }
@@ -83,6 +93,7 @@ public:
     /// systems); the file holds nothing from this call on, even if the task is never awaited
     /// (then the descriptor is closed synchronously). No effect on a closed file.
     /// @see close(2), io_uring_prep_close(3)
+    template <class = void>
     [[nodiscard]] task<void> close() { return detail::close_fd(std::move(fd_)); }
 
     /// The size now, from fstat(2) (synchronous: it reads the inode, it does not touch the data).
@@ -112,7 +123,8 @@ struct write_file_options {
 
 /// `co_await read_file(path)` yields the whole file's bytes. std::system_error (ENOENT, EISDIR...)
 /// on failure. @see openat(2), pread(2)
-[[nodiscard]] inline task<std::vector<std::byte>> read_file(std::filesystem::path path) {
+template <class = void>
+[[nodiscard]] task<std::vector<std::byte>> read_file(std::filesystem::path path) {
     return detail::read_whole_file(std::move(path));
 }
 
@@ -120,12 +132,14 @@ struct write_file_options {
 /// temporary sibling, then rename(2) over `path`); on failure or cancellation the temporary is
 /// removed and `path` is untouched. `bytes` must stay valid until the co_await completes.
 /// @see renameat(2), io_uring_prep_renameat(3)
-[[nodiscard]] inline task<void> write_file(std::filesystem::path path, std::span<const std::byte> data,
-                                           write_file_options options = {}) {
+template <class = void>
+[[nodiscard]] task<void> write_file(std::filesystem::path path, std::span<const std::byte> data,
+                                    write_file_options options = {}) {
     return detail::write_whole_file(std::move(path), data, options.mode, options.sync);
 }
-[[nodiscard]] inline task<void> write_file(std::filesystem::path path, std::string_view data,
-                                           write_file_options options = {}) {
+template <class = void>
+[[nodiscard]] task<void> write_file(std::filesystem::path path, std::string_view data,
+                                    write_file_options options = {}) {
     return write_file(std::move(path), std::as_bytes(std::span(data)), options);
 }
 

@@ -64,7 +64,4 @@ generator<T> detail::generator_promise<T>::get_return_object() noexcept {
     return generator<T>(std::coroutine_handle<generator_promise<T>>::from_promise(*this));
 }
 
-static_assert(std::ranges::input_range<generator<int>>);
-static_assert(std::ranges::view<generator<int>>);
-
 }  // namespace sluice

@@ -25,6 +25,11 @@
 /// - `udp_socket::bind(endpoint)`: `co_await send_to(bytes, endpoint)`, `co_await
 ///   receive_from(buf)` (one datagram: size, sender, truncated).
 ///
+/// The task-returning functions (resolve, connect, read_exact, write_all, send_to, receive_from)
+/// are templates with an unused, defaulted parameter: call them as usual; only naming one without
+/// calling it needs `<>` (`&sluice::resolve<>`). g++ 12 would otherwise compile every one of them
+/// into each translation unit that includes this header (see detail/file.hpp).
+///
 /// Errors are `std::system_error` carrying the kernel's errno (ECONNREFUSED, ECONNRESET, EPIPE,
 /// ...); connect, bind, listen and send_to name the address or path ("connect 127.0.0.1:9:
 /// Connection refused"). Writing to a peer that is gone gives EPIPE and never raises SIGPIPE (MSG_NOSIGNAL). An
@@ -151,7 +156,8 @@ private:
 /// `to_thread` (the loop goes on meanwhile). Failure: std::system_error in `resolve_category()`.
 /// Cancelling it while getaddrinfo runs waits for the call to return (a thread cannot be
 /// interrupted), then throws cancelled_error.
-[[nodiscard]] inline task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port) {
+template <class = void>
+[[nodiscard]] task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port) {
     return detail::resolve_endpoints<endpoint>(std::move(host), port);
 }
 
@@ -181,7 +187,9 @@ public:
 
     /// `co_await read_exact(buf)` reads until `buf` is full and yields its size; at end of stream it
     /// stops early and yields the bytes read so far (fewer than requested only then).
+    template <class = void>
     [[nodiscard]] task<std::size_t> read_exact(std::span<std::byte> buffer) { return detail::recv_exact(fd_.get(), buffer); }
+    template <class = void>
     [[nodiscard]] task<std::size_t> read_exact(std::span<char> buffer) { return read_exact(std::as_writable_bytes(buffer)); }
 
     /// `co_await write_some(bytes)` sends what the socket takes now (at least 1 byte) and yields
@@ -196,7 +204,9 @@ public:
 
     /// `co_await write_all(bytes)` sends all of `bytes`, continuing short writes. EPIPE or
     /// ECONNRESET once the peer is gone (never SIGPIPE). @see send(2)
+    template <class = void>
     [[nodiscard]] task<void> write_all(std::span<const std::byte> data) { return detail::send_all(fd_.get(), data); }
+    template <class = void>
     [[nodiscard]] task<void> write_all(std::string_view data) { return write_all(std::as_bytes(std::span(data))); }
 
     /// Ends reading, writing (the peer reads end of stream) or both; synchronous (shutdown(2)
@@ -238,12 +248,14 @@ public:
     /// `co_await connect(remote)` yields a stream connected to `remote`; std::system_error on
     /// failure (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, ...), its message naming `remote`.
     /// @see connect(2), io_uring_prep_connect(3)
+    template <class = void>
     [[nodiscard]] static task<tcp_stream> connect(endpoint remote) {
         return detail::connect_stream<tcp_stream>(std::move(remote));
     }
 
     /// Connects to `host`: a numeric address, or a name looked up with `resolve`, whose addresses
     /// are tried in turn; the last one's error if none accepts.
+    template <class = void>
     [[nodiscard]] static task<tcp_stream> connect(std::string host, std::uint16_t port) {
         return detail::connect_host<tcp_stream, endpoint>(std::move(host), port);
     }
@@ -273,6 +285,7 @@ public:
     /// `co_await connect(path)` yields a stream connected to the socket at `path`; std::system_error
     /// naming the path on failure (ENOENT: nothing there, ECONNREFUSED: nobody listens, EACCES),
     /// std::invalid_argument for a path unix(7) cannot hold. @see connect(2), io_uring_prep_connect(3)
+    template <class = void>
     [[nodiscard]] static task<unix_stream> connect(std::string_view path) {
         return detail::connect_stream<unix_stream>(detail::unix_address(path));
     }
@@ -418,18 +431,22 @@ public:
     /// `co_await send_to(bytes, to)` sends one datagram and yields its size. std::system_error
     /// naming `to` on failure (EMSGSIZE: too long; EAFNOSUPPORT: an IPv6 address from an IPv4
     /// socket; ...). @see sendmsg(2), io_uring_prep_sendmsg(3)
+    template <class = void>
     [[nodiscard]] task<std::size_t> send_to(std::span<const std::byte> data, endpoint to) {
         return detail::send_datagram(fd_.get(), data, std::move(to));
     }
+    template <class = void>
     [[nodiscard]] task<std::size_t> send_to(std::string_view data, endpoint to) {
         return send_to(std::as_bytes(std::span(data)), std::move(to));
     }
 
     /// `co_await receive_from(buf)` waits for one datagram and yields its size, its sender and
     /// whether it was truncated to fit `buf`. @see recvmsg(2), io_uring_prep_recvmsg(3)
+    template <class = void>
     [[nodiscard]] task<datagram> receive_from(std::span<std::byte> buffer) {
         return detail::receive_datagram<datagram, endpoint>(fd_.get(), buffer);
     }
+    template <class = void>
     [[nodiscard]] task<datagram> receive_from(std::span<char> buffer) { return receive_from(std::as_writable_bytes(buffer)); }
 
     /// The address bound (with the real port after binding port 0). @see getsockname(2)

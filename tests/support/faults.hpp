@@ -21,6 +21,7 @@
 // entries rerun the engine, task_group and queue binaries under a few seeds.
 
 #include <sluice/detail/io_faults.hpp>
+#include <sluice/detail/ready_queue.hpp>
 
 #include <cerrno>
 #include <cstdint>
@@ -105,6 +106,16 @@ private:
     sluice::detail::io_fault_scope scope_{none_};
 };
 
+/// The ready-queue shuffle of SLUICE_SHUFFLE_SEED mode: a seeded mt19937_64.
+class mt_shuffle final : public sluice::detail::shuffle_source {
+public:
+    explicit mt_shuffle(std::uint64_t seed) : engine_(seed) {}
+    std::uint64_t next() noexcept override { return engine_(); }
+
+private:
+    std::mt19937_64 engine_;
+};
+
 /// The environment variable `name` as a number, if set.
 inline std::optional<std::uint64_t> seed_from_environment(const char* name) {
     const char* text = std::getenv(name);
@@ -160,7 +171,7 @@ struct fault_mode_listener : listener_base {
 
 private:
     std::optional<seeded_faults> faults_;
-    std::optional<std::mt19937_64> shuffle_;
+    std::optional<mt_shuffle> shuffle_;
     std::uint64_t shuffle_seed_ = 0;
 };
 

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cassert>
 #include <chrono>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -131,8 +130,10 @@ public:
         check_bounds(initial, min, max, backoff);
     }
 
+    /// The estimate rounded down: it stays within [min_, max_] and min_ >= 1, so the conversion's
+    /// truncation is the floor (no <cmath>, which would weigh on every includer of as_completed.hpp).
     [[nodiscard]] std::ptrdiff_t limit() const noexcept {
-        return std::clamp(static_cast<std::ptrdiff_t>(std::floor(estimate_)), min_, max_);
+        return std::clamp(static_cast<std::ptrdiff_t>(estimate_), min_, max_);
     }
 
     void reset(std::ptrdiff_t limit) {

@@ -8,8 +8,15 @@
 // after await_suspend, on the next loop turn; a worker thread reads it when it runs the job). Buffers are the caller's spans: they must
 // stay valid until the co_await completes, which io_awaitable guarantees is after the kernel is
 // done with them, cancelled or not.
+//
+// The coroutines are templates whose parameter is unused (`template <class = void>`), and so are
+// the public functions that call them: g++ 12 compiles every coroutine it sees that is not a
+// template, and every coroutine template instantiated outside a template, into every translation
+// unit, used or not. A template is compiled only where it is called. (benchmarks/README.md,
+// "Compile time".)
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,7 +25,6 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -85,7 +91,8 @@ inline void check_offset(std::uint64_t offset, const char* operation) {
 
 /// Reads until `buffer` is full or the file ends (a short read is continued: only EOF stops it).
 /// The offset is checked when awaited, also for an empty buffer.
-inline task<std::size_t> read_at_full(int fd, std::span<std::byte> buffer, std::uint64_t offset) {
+template <class = void>
+task<std::size_t> read_at_full(int fd, std::span<std::byte> buffer, std::uint64_t offset) {
     check_offset(offset, "read");
     co_return co_await read_until_full(buffer, [fd, offset](std::span<std::byte> rest, std::size_t done) {
         check_offset(offset + done, "read");
@@ -94,7 +101,8 @@ inline task<std::size_t> read_at_full(int fd, std::span<std::byte> buffer, std::
 }
 
 /// Writes all of `data` at `offset`, continuing short writes; a write of nothing is EIO.
-inline task<void> write_at_all(int fd, std::span<const std::byte> data, std::uint64_t offset) {
+template <class = void>
+task<void> write_at_all(int fd, std::span<const std::byte> data, std::uint64_t offset) {
     check_offset(offset, "write");
     co_await write_until_done(
         data,
@@ -114,7 +122,8 @@ inline task<void> write_at_all(int fd, std::span<const std::byte> data, std::uin
 /// let a cancel interrupt the close and then called ::close(fd) itself on -EINTR: a double close,
 /// which could close a file another thread had just opened under the same number (issue 9,
 /// defect 7). So the close is never cancelled nor retried, and an interruption is not an error.
-inline task<void> close_fd(unique_fd owned) {
+template <class = void>
+task<void> close_fd(unique_fd owned) {
     if (!owned) co_return;
     const int fd = owned.release();
     try {
@@ -140,7 +149,8 @@ task<File> open_file(std::filesystem::path path, int flags, mode_t mode) {
 
 /// The whole file: sized from fstat(2) (one byte more, so the read that finds EOF needs no second
 /// buffer), grown if the file is longer than it said (/proc files say 0).
-inline task<std::vector<std::byte>> read_whole_file(std::filesystem::path path) {
+template <class = void>
+task<std::vector<std::byte>> read_whole_file(std::filesystem::path path) {
     unique_fd fd(co_await open_naming_path(path, O_RDONLY, 0));
     struct stat info {};
     std::size_t capacity = 4096;
@@ -161,11 +171,18 @@ inline task<std::vector<std::byte>> read_whole_file(std::filesystem::path path) 
     co_return data;
 }
 
-/// "<path>.tmp.<16 random hex digits>": unique enough with O_EXCL and a retry on EEXIST.
+/// "<path>.tmp.<16 random hex digits>": unique enough with O_EXCL and a retry on EEXIST. The digits
+/// come from getrandom(2) (not <random>, which every includer of file.hpp would compile); should it
+/// fail (no entropy yet at early boot), the pid, the thread (its counter's address) and the count of
+/// tries still tell the names apart.
 inline std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
-    thread_local std::mt19937_64 random{std::random_device{}()};
+    thread_local std::uint64_t tries = 0;
+    std::uint64_t random = 0;
+    if (::getrandom(&random, sizeof random, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof random)) {
+        random = (static_cast<std::uint64_t>(::getpid()) << 32) ^ reinterpret_cast<std::uintptr_t>(&tries) ^ ++tries;
+    }
     char suffix[32];
-    std::snprintf(suffix, sizeof suffix, ".tmp.%016llx", static_cast<unsigned long long>(random()));
+    std::snprintf(suffix, sizeof suffix, ".tmp.%016llx", static_cast<unsigned long long>(random));
     std::filesystem::path result = path;
     result += suffix;
     return result;
@@ -183,8 +200,8 @@ inline std::string temporary_for(const std::filesystem::path& temporary, const s
 /// the step and the temporary file: "create /proc/version.tmp.<hex> (temporary file for
 /// /proc/version): Permission denied", "rename <temporary> to <path>: ...", since the target
 /// itself may well exist and be fine.
-inline task<void> write_whole_file(std::filesystem::path path, std::span<const std::byte> data, mode_t mode,
-                                   bool sync) {
+template <class = void>
+task<void> write_whole_file(std::filesystem::path path, std::span<const std::byte> data, mode_t mode, bool sync) {
     std::filesystem::path temporary;
     unique_fd fd;
     for (int attempt = 0;; ++attempt) {

@@ -126,7 +126,8 @@ decltype(auto) take_for_tuple(outcome<T>& out) {
 }
 
 /// gather() and gather(return_exceptions): nothing to wait for, so complete at once, no engine.
-inline task<std::tuple<>> gather_nothing() { co_return std::tuple<>{}; }
+template <class = void>
+task<std::tuple<>> gather_nothing() { co_return std::tuple<>{}; }
 
 template <bool Collect, class... Awaitables>
 auto gather_variadic(Awaitables... awaitables)

@@ -277,12 +277,14 @@ inline send_vectored_awaitable send_vectored(int fd, std::span<const iovec> buff
 }
 
 /// Receives until `buffer` is full or the stream ends; the bytes received.
-inline task<std::size_t> recv_exact(int fd, std::span<std::byte> buffer) {
+template <class = void>
+task<std::size_t> recv_exact(int fd, std::span<std::byte> buffer) {
     return read_until_full(buffer, [fd](std::span<std::byte> rest, std::size_t) { return recv_some(fd, rest); });
 }
 
 /// Sends all of `data`, continuing short sends; a send of nothing is EIO.
-inline task<void> send_all(int fd, std::span<const std::byte> data) {
+template <class = void>
+task<void> send_all(int fd, std::span<const std::byte> data) {
     return write_until_done(
         data, [fd](std::span<const std::byte> rest, std::size_t) { return send_some(fd, rest); }, "send");
 }

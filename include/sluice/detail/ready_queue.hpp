@@ -6,15 +6,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <random>
 #include <utility>
 
 namespace sluice::detail {
 
+/// A source of uniformly distributed 64-bit numbers for the `ready_shuffle` test hook (an interface,
+/// so that every includer does not pay for <random>: tests/support/faults.hpp wraps a mt19937_64).
+class shuffle_source {
+public:
+    virtual std::uint64_t next() noexcept = 0;
+
+protected:
+    ~shuffle_source() = default;
+};
+
 /// Test hook: when set, each loop turn resumes its batch of ready coroutines in an order drawn from
-/// this generator instead of FIFO (tests/support/faults.hpp sets it from SLUICE_SHUFFLE_SEED).
+/// this source instead of FIFO (tests/support/faults.hpp sets it from SLUICE_SHUFFLE_SEED).
 /// Null by default: one thread-local load per loop turn.
-inline thread_local std::mt19937_64* ready_shuffle = nullptr;
+inline thread_local shuffle_source* ready_shuffle = nullptr;
 
 class ready_queue {
 public:
@@ -36,10 +45,9 @@ public:
     /// Test hook (randomized interleaving): permutes the first `count` handles with `random`
     /// (Fisher-Yates), so a scenario rerun under several seeds sees coroutines made ready in the same
     /// turn resume in other orders.
-    template <class Random>
-    void shuffle_front(std::size_t count, Random& random) noexcept {
+    void shuffle_front(std::size_t count, shuffle_source& random) noexcept {
         for (std::size_t i = count; i > 1; --i) {
-            const std::size_t j = static_cast<std::size_t>(random() % i);
+            const std::size_t j = static_cast<std::size_t>(random.next() % i);
             std::swap(slots_[(head_ + i - 1) & (capacity_ - 1)], slots_[(head_ + j) & (capacity_ - 1)]);
         }
     }

@@ -87,7 +87,8 @@ private:
 /// read(2) retried on EPOLLIN), on the loop thread either way, so it dequeues this thread's signals
 /// and the process's. Several waits each have their own signalfd: a read that finds the signal
 /// taken by another one keeps waiting (the backend sees EAGAIN, never the caller).
-inline task<int> wait_for_signal(sigset_t set) {
+template <class = void>
+task<int> wait_for_signal(sigset_t set) {
     signal_block block(set);
     unique_fd fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
     if (!fd) throw std::system_error(errno, std::system_category(), "sluice::signal: signalfd");

@@ -25,8 +25,10 @@ class waiter_list_base;
 /// A cancellable wait queued on a waiter_list: semaphore acquire, event wait, queue get/put/join.
 class list_waiter : public cancellation_point {
 public:
-    /// A cancel request: leave the list and be resumed (later) with cancelled_error.
-    void cancel_wait() noexcept final;
+    /// A cancel request: leave the list and be resumed (later) with cancelled_error. Declared
+    /// `inline` here: a virtual function defined out of line but not declared inline in its class
+    /// is the class's key function, and every includer would compile it and the vtable.
+    inline void cancel_wait() noexcept final;
 
     [[nodiscard]] bool linked() const noexcept { return list_ != nullptr; }
 

@@ -1,0 +1,52 @@
+# cmake -DCXX=<compiler> -DNM=<nm> -DINCLUDE=<include dir> -DWORK=<scratch dir> -DMODE=code|io -P headers_check.cmake
+# What including a sluice header costs its user (issue #10), checked without timing anything:
+#   MODE=code: a translation unit that only includes <sluice/sluice.hpp> (every public header)
+#              compiles to an object file that defines no function: including sluice compiles
+#              nothing the user does not call. (g++ 12 compiles every coroutine that is not a
+#              template, and an out-of-line virtual function not declared inline is its class's key
+#              function: either put code into every object file, which cost 1.5 s per file.)
+#   MODE=io:   the headers that do no I/O pull in neither <liburing.h> nor <sys/epoll.h>.
+# benchmarks/compile_time.py measures the time itself.
+if(MODE STREQUAL "code")
+    file(MAKE_DIRECTORY "${WORK}")
+    file(WRITE "${WORK}/include_only.cpp" "#include <sluice/sluice.hpp>\n")
+    execute_process(COMMAND "${CXX}" -std=c++20 -O0 "-I${INCLUDE}" -c "${WORK}/include_only.cpp"
+                            -o "${WORK}/include_only.o"
+                    RESULT_VARIABLE status ERROR_VARIABLE err)
+    if(NOT status EQUAL 0)
+        message(FATAL_ERROR "compiling an include of <sluice/sluice.hpp> failed:\n${err}")
+    endif()
+    execute_process(COMMAND "${NM}" -C --defined-only "${WORK}/include_only.o"
+                    RESULT_VARIABLE status OUTPUT_VARIABLE symbols ERROR_VARIABLE err)
+    if(NOT status EQUAL 0)
+        message(FATAL_ERROR "${NM} failed:\n${err}")
+    endif()
+    # nm's types T/t (text) and W/w (weak, here inline functions): code in the object file.
+    string(REGEX MATCHALL "[^\n]* [TtWw] [^\n]*" functions "${symbols}")
+    if(functions)
+        list(LENGTH functions count)
+        string(REPLACE ";" "\n" functions "${functions}")
+        message(FATAL_ERROR "including <sluice/sluice.hpp> compiles ${count} functions:\n${functions}")
+    endif()
+elseif(MODE STREQUAL "io")
+    set(headers task task_group spawn loop_handle semaphore event queue time gather as_completed igather
+                race cancellation result generator async_generator timeout shield concurrency_limit
+                rate_limit errors)
+    foreach(header IN LISTS headers)
+        set(path "${INCLUDE}/sluice/${header}.hpp")
+        if(NOT EXISTS "${path}")
+            message(FATAL_ERROR "${path} does not exist (update the list in headers_check.cmake)")
+        endif()
+        execute_process(COMMAND "${CXX}" -std=c++20 "-I${INCLUDE}" -M -x c++ "${path}"
+                        RESULT_VARIABLE status OUTPUT_VARIABLE dependencies ERROR_VARIABLE err)
+        if(NOT status EQUAL 0)
+            message(FATAL_ERROR "${CXX} -M ${path} failed:\n${err}")
+        endif()
+        string(REGEX MATCHALL "[^ \n]*(liburing\\.h|sys/epoll\\.h)" io "${dependencies}")
+        if(io)
+            message(FATAL_ERROR "<sluice/${header}.hpp> does no I/O but includes ${io}")
+        endif()
+    endforeach()
+else()
+    message(FATAL_ERROR "MODE must be code or io, not '${MODE}'")
+endif()
