@@ -4,7 +4,7 @@
 Builds nothing and needs no build directory:
     python3 benchmarks/compile_time.py [--runs N] [--cxx g++] [--flags "-std=c++20 -O0"]
                                        [--tree LABEL=INCLUDE_DIR ...] [--headers H,...] [--each]
-                                       [--std] [--markdown-out FILE]
+                                       [--std] [--std-each] [--no-asio] [--markdown-out FILE]
 
 Each probe is a one-line translation unit, `#include <header>`, compiled with
 `CXX FLAGS -I INCLUDE_DIR -c probe.cpp -o /dev/null` in a fresh process; its cost is the user CPU time
@@ -22,8 +22,8 @@ interleaved run, e.g. a checkout of an older commit beside the working tree:
 Without --tree the tree is this checkout's include/ (label "sluice").
 --headers picks the sluice probes (default sluice/sluice.hpp,sluice/as_completed.hpp);
 --each adds one probe per public header of the first tree (each compiled on its own);
---std adds one probe per standard or system header that the sluice headers include directly,
-and one probe including all of them: what parsing the library's dependencies alone costs.
+--std adds one probe including every standard or system header that the sluice headers include
+directly: what the library's dependencies alone cost; --std-each adds one probe per such header.
 --no-asio leaves the Asio probe out (then no ratio column).
 
 Exit status: 0 when every compilation succeeded, 1 otherwise (the compiler's error is printed),
@@ -115,9 +115,9 @@ def build_probes(args):
         prefix = f"{label}: " if len(trees) > 1 or args.tree else ""
         for header in headers:
             probes.append(Probe(f"{prefix}<{header}>", header, directory))
-    if args.std:
+    if args.std or args.std_each:
         system = direct_system_includes(trees[0][1])
-        for header in system:
+        for header in system if args.std_each else []:
             probes.append(Probe(f"<{header}>", header))
         text = "".join(f"#include <{header}>\n" for header in system)
         probes.append(Probe(f"all {len(system)} system headers sluice includes", None, text=text))
@@ -161,7 +161,8 @@ def main():
     parser.add_argument("--tree", action="append", metavar="LABEL=INCLUDE_DIR")
     parser.add_argument("--headers", help="comma-separated sluice probes (default: %(default)s)")
     parser.add_argument("--each", action="store_true", help="one probe per public header")
-    parser.add_argument("--std", action="store_true", help="probes for the system headers sluice uses")
+    parser.add_argument("--std", action="store_true", help="a probe of all the system headers sluice uses")
+    parser.add_argument("--std-each", action="store_true", help="and one probe per system header")
     parser.add_argument("--no-asio", action="store_true")
     parser.add_argument("--markdown-out", type=Path)
     args = parser.parse_args()
