@@ -6,8 +6,8 @@
 //   other thread                               loop thread
 //   ------------                               -----------
 //   post(): lock, append to the list,          every turn: has_posts()? (one atomic load)
-//           set posted_, write(eventfd) if       drain(): lock, take the whole list, unlock;
-//           the list was empty, unlock           deliver() each item (schedules its waiter or
+//           set posted_, unlock; write(eventfd)  drain(): lock, take the whole list, unlock;
+//           if the list was empty                deliver() each item (schedules its waiter or
 //                                                runs a posted callable)
 //                                              asleep in the kernel: the read's CQE wakes it; its
 //                                                complete() only re-arms the read
@@ -100,19 +100,29 @@ public:
     /// loop ends first; the caller must not touch it afterwards (it may be delivered and freed at
     /// once). False: the loop has ended; `item` is untouched and still the caller's.
     ///
-    /// TRICKY: the eventfd is written while the mutex is held. The loop can only see the item by
-    /// taking the same mutex, so the write is over before the item can be delivered, its frame
-    /// freed and (the last reference gone) this inbox closed: a worker never writes into a closed,
-    /// possibly reused, descriptor. The mutex also carries what the poster wrote before post (a
-    /// job's result, a callable) over to the loop thread.
+    /// TRICKY: the eventfd is written after the mutex is released, by a poster that holds a
+    /// reference to this inbox taken under the mutex. Once unlocked, the item may be delivered, its
+    /// frame freed and the loop ended; the reference keeps the inbox, and so its descriptor (closed
+    /// only by the destructor), alive until the write is over: a poster never writes into a closed,
+    /// possibly reused, descriptor. (A write after the loop ended goes to a counter nobody reads.)
+    /// Writing under the mutex was the first design; it made a two-loop ping-pong sleep in futex(2)
+    /// once per message: the write wakes the loop on the other CPU at once, and its first step,
+    /// drain, took the mutex the poster still held on its way back from the syscall.
+    /// The mutex also carries what the poster wrote before post (a job's result, a callable) over
+    /// to the loop thread. A loop that drains on has_posts() before the write lands only sees one
+    /// spurious wake-up later.
     [[nodiscard]] bool post(remote_completion& item) noexcept {
-        std::lock_guard lock(mutex_);
-        if (ended_) return false;
-        if (posted_items_.empty()) {  // else a write is already pending for the list: no second one
-            posted_.store(true, std::memory_order_release);
-            signal();
+        std::shared_ptr<remote_inbox> keep_open;  // set when this post must write the eventfd
+        {
+            std::lock_guard lock(mutex_);
+            if (ended_) return false;
+            if (posted_items_.empty()) {  // else a write is already pending for the list: no second one
+                posted_.store(true, std::memory_order_release);
+                keep_open = shared_from_this();
+            }
+            posted_items_.push_back(item);
         }
-        posted_items_.push_back(item);
+        if (keep_open) signal();
         return true;
     }
 

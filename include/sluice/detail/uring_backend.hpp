@@ -150,8 +150,14 @@ public:
     }
     /// Something to submit or to reap, apart from `background` in the kernel: the loop's busy
     /// turns skip the ring entirely otherwise.
+    /// The background op's own SQE, when it is the only one prepared, is no work either: it is the
+    /// loop's wake-up read re-armed after a wake-up, and entering the kernel for it alone cost a
+    /// second io_uring_enter per cross-loop message (a ping-pong: one to re-arm on the busy turn,
+    /// one to sleep). It goes in with the next enter; a post meanwhile is seen by has_posts(), and
+    /// its eventfd write completes the read at once when it is submitted.
     [[nodiscard]] bool has_work(const io_operation* background) const noexcept override {
-        return in_flight_ > counted(background) || unsubmitted_ != 0 ||
+        const unsigned background_sqe = unsubmitted_ == 1 && first_unsubmitted_ == background ? 1 : 0;
+        return in_flight_ > counted(background) || unsubmitted_ > background_sqe ||
                (!pending_.empty() && in_flight_ < budget_);
     }
     /// Ops the kernel may hold at once (half the CQ, see the constructor).
@@ -237,12 +243,13 @@ private:
             }
             sqe = io_uring_get_sqe(&ring_);
         }
-        ++unsubmitted_;
+        if (++unsubmitted_ == 1) first_unsubmitted_ = nullptr;  // issue() names its op
         return sqe;
     }
 
     void issue(io_operation& op) {
         io_uring_sqe* sqe = take_sqe();
+        if (unsubmitted_ == 1) first_unsubmitted_ = &op;
         prepare_sqe(*sqe, op.request);
         io_uring_sqe_set_data(sqe, &op);
         op.backend_state_ = issued;
@@ -288,6 +295,7 @@ private:
     unsigned budget_ = 0;
     unsigned in_flight_ = 0;
     unsigned unsubmitted_ = 0;  // SQEs prepared since the last io_uring_enter
+    const io_operation* first_unsubmitted_ = nullptr;  // the op of the first of them (has_work)
     intrusive_list<io_operation, &io_operation::links_> pending_;  // waiting for a ring slot
 };
 
