@@ -381,3 +381,30 @@ TEST_CASE("result of a move-only type hands its value out by rvalue value()", "[
     REQUIRE(taken != nullptr);
     CHECK(*taken == 4);
 }
+
+TEST_CASE("result built with std::in_place holds a std::exception_ptr as its value", "[result]") {
+    const std::exception_ptr failure = std::make_exception_ptr(std::runtime_error("a value here"));
+    sluice::result<std::exception_ptr> as_value(std::in_place, failure);
+    CHECK(as_value.has_value());
+    CHECK(as_value.value() == failure);
+    sluice::result<std::exception_ptr> as_error = failure;  // the converting constructor: the error
+    CHECK_FALSE(as_error.has_value());
+    sluice::result<std::pair<int, std::string>> pair(std::in_place, 2, "two");
+    CHECK(pair.value() == std::pair<int, std::string>(2, "two"));
+}
+
+namespace {
+sluice::task<std::exception_ptr> exception_as_value(std::exception_ptr failure) {
+    co_await sluice::yield();
+    co_return failure;
+}
+}  // namespace
+
+SLUICE_TEST_CASE("a task<std::exception_ptr> yields the pointer as its value, and as_result holds it as a value", "[task][result]") {
+    const std::exception_ptr failure = std::make_exception_ptr(std::runtime_error("returned, not thrown"));
+    const std::exception_ptr returned = co_await exception_as_value(failure);
+    CHECK(returned == failure);
+    sluice::result<std::exception_ptr> outcome = co_await exception_as_value(failure).as_result();
+    CHECK(outcome.has_value());
+    CHECK(outcome.error() == nullptr);
+}

@@ -3,7 +3,8 @@
 ///
 /// Returned by the non-throwing await forms (`co_await t.as_result()`), by `gather(return_exceptions,
 /// ...)` and by `igather(..., collect)`. `value()` returns the value or rethrows the exception.
-/// T may be an object type, an lvalue reference, or void.
+/// T may be an object type, an lvalue reference, or void. The one storage of a finished
+/// coroutine's result: the promises keep an optional `result<T>` (detail/outcome.hpp).
 
 #include <exception>
 #include <functional>
@@ -23,6 +24,11 @@ public:
     template <class U>
         requires std::is_constructible_v<stored, U&&>
     explicit(false) result(U&& value) : state_(std::in_place_index<0>, std::forward<U>(value)) {}
+    /// The value, constructed in place from `args` (also the way to hold a std::exception_ptr as
+    /// the value: the converting constructor takes one as the error).
+    template <class... Args>
+        requires std::is_constructible_v<stored, Args&&...>
+    explicit result(std::in_place_t, Args&&... args) : state_(std::in_place_index<0>, std::forward<Args>(args)...) {}
     explicit(false) result(std::exception_ptr error) : state_(std::in_place_index<1>, std::move(error)) {}
 
     [[nodiscard]] bool has_value() const noexcept { return state_.index() == 0; }
