@@ -59,7 +59,7 @@ public:
     /// it (minus the umask). @see openat(2), io_uring_prep_openat(3)
     template <class = void>
     [[nodiscard]] static task<file> open(std::filesystem::path path, int flags = O_RDONLY, mode_t mode = 0644) {
-        return detail::open_file<file>(std::move(path), flags, mode);
+        co_return file(co_await detail::open_naming_path(path, flags, mode));  // `path` lives in this frame
     }
 
     /// `co_await read_at(buf, offset)` yields the bytes read: `buf.size()`, or fewer only because

@@ -134,17 +134,11 @@ task<void> close_fd(unique_fd owned) {
     }
 }
 
-/// The open descriptor, as a `File`.
 /// open_op whose failure names the path: "open <path>: <message>".
 inline auto open_naming_path(const std::filesystem::path& path, int flags, mode_t mode) {
     return naming_failure(open_op(path.c_str(), flags, mode), "open", [&path]() -> const std::string& {
         return path.native();
     });
-}
-
-template <class File>
-task<File> open_file(std::filesystem::path path, int flags, mode_t mode) {
-    co_return File(co_await open_naming_path(path, flags, mode));
 }
 
 /// The whole file: sized from fstat(2) (one byte more, so the read that finds EOF needs no second

@@ -325,7 +325,8 @@ inline constexpr std::chrono::milliseconds accept_backoff_max{1000};
 /// TRICKY (no descriptor leak on cancel): an accept that completes after the task was cancelled
 /// delivers its descriptor (io_awaitable discards no result). It is wrapped in a Stream at once,
 /// with no suspension in between, so the caller owns it, and the pending cancel arrives at the
-/// caller's next suspension, where unwinding closes the stream.
+/// caller's next suspension, where unwinding closes the stream. That is also why this is a template
+/// over the stream type (tcp_stream and unix_stream) rather than a function returning a descriptor.
 template <class Stream>
 task<Stream> accept_stream(int listen_fd, std::uint64_t* backoffs) {
     std::chrono::milliseconds backoff = accept_backoff_first;
@@ -355,7 +356,8 @@ task<Stream> accept_stream(int listen_fd, std::uint64_t* backoffs) {
     }
 }
 
-/// A new socket connected to `remote` (an endpoint, copied into this frame), as a `Stream`.
+/// A new socket connected to `remote` (an endpoint, copied into this frame), as a `Stream`. One
+/// instantiation per socket kind: tcp_stream with endpoint, unix_stream with unix_address.
 /// @see connect(2), io_uring_prep_connect(3)
 template <class Stream, class Endpoint>
 task<Stream> connect_stream(Endpoint remote) {
@@ -424,6 +426,9 @@ public:
 
 /// The TCP endpoints of `host`, in getaddrinfo's order, duplicates dropped. Blocking: runs on a
 /// worker thread. @see getaddrinfo(3)
+/// Endpoint is only ever sluice::endpoint, declared in net.hpp after this header; as a plain
+/// function this (with resolve_endpoints and connect_host) would need endpoint in a header of its
+/// own, which this structural pass did not do (issue 15, item 6: left open).
 template <class Endpoint>
 std::vector<Endpoint> resolve_blocking(std::string host, std::uint16_t port) {
     addrinfo hints{};
