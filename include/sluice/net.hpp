@@ -2,9 +2,10 @@
 /// sluice/net.hpp: TCP, Unix-domain and UDP sockets on io_uring or epoll (asyncio streams:
 /// open_connection, start_server, open_unix_connection; datagram endpoints).
 ///
-/// - `endpoint`: an IPv4 or IPv6 address and a port. `endpoint::parse("127.0.0.1:8080")`,
-///   `endpoint::parse("[::1]:80")`, `endpoint("::1", 80)`; numeric only (no name lookup): a bad
-///   string throws `std::invalid_argument`. `to_string()` writes it back in the same form.
+/// - `endpoint` (endpoint.hpp, included here): an IPv4 or IPv6 address and a port.
+///   `endpoint::parse("127.0.0.1:8080")`, `endpoint::parse("[::1]:80")`, `endpoint("::1", 80)`;
+///   numeric only (no name lookup): a bad string throws `std::invalid_argument`. `to_string()`
+///   writes it back in the same form.
 /// - `co_await resolve(host, port)`: the endpoints of a host name (getaddrinfo(3), run off the
 ///   loop thread by `to_thread`); `co_await tcp_stream::connect(host, port)` tries them in turn.
 /// - `tcp_listener::bind(endpoint, backlog)`: a listening socket (SO_REUSEADDR; port 0 picks a
@@ -67,85 +68,11 @@
 #include <vector>
 
 #include "detail/net.hpp"
+#include "endpoint.hpp"
 #include "task.hpp"
 #include "thread_pool.hpp"
 
 namespace sluice {
-
-/// An IPv4 or IPv6 socket address (address + port), as the kernel wants it (sockaddr_storage).
-class endpoint {
-public:
-    /// An empty endpoint (no address family); `to_string()` is "".
-    endpoint() noexcept = default;
-    /// A numeric IPv4 ("127.0.0.1") or IPv6 ("::1", "[::1]", "fe80::1%eth0") address and a port.
-    /// std::invalid_argument if `ip` is not one (no name lookup: see `resolve`).
-    endpoint(std::string_view ip, std::uint16_t port) : size_(detail::parse_ip(ip, port, storage_)) {}
-    /// Copies a socket address of family AF_INET or AF_INET6 (std::invalid_argument otherwise).
-    endpoint(const sockaddr* address, socklen_t size) {
-        const bool v4 = address != nullptr && address->sa_family == AF_INET && size >= sizeof(sockaddr_in);
-        const bool v6 = address != nullptr && address->sa_family == AF_INET6 && size >= sizeof(sockaddr_in6);
-        if ((!v4 && !v6) || size > static_cast<socklen_t>(sizeof storage_)) {
-            throw std::invalid_argument("sluice: endpoint: not an IPv4 or IPv6 socket address");
-        }
-        std::memcpy(&storage_, address, size);
-        size_ = size;
-    }
-
-    /// "ipv4:port" or "[ipv6]:port" (numeric only); std::invalid_argument on anything else.
-    [[nodiscard]] static endpoint parse(std::string_view text) {
-        endpoint result;
-        result.size_ = detail::parse_ip_port(text, result.storage_);
-        return result;
-    }
-
-    /// AF_INET, AF_INET6, or AF_UNSPEC for an empty endpoint.
-    [[nodiscard]] int family() const noexcept { return storage_.ss_family; }
-    [[nodiscard]] bool is_v4() const noexcept { return family() == AF_INET; }
-    [[nodiscard]] bool is_v6() const noexcept { return family() == AF_INET6; }
-
-    /// The port in host byte order (0 for an empty endpoint).
-    [[nodiscard]] std::uint16_t port() const noexcept {
-        if (is_v4()) return ntohs(as_v4().sin_port);
-        if (is_v6()) return ntohs(as_v6().sin6_port);
-        return 0;
-    }
-
-    /// The address alone: "127.0.0.1", "::1", "fe80::1%2" ("" for an empty endpoint).
-    [[nodiscard]] std::string address() const {
-        char text[INET6_ADDRSTRLEN] = {};
-        if (is_v4()) {
-            ::inet_ntop(AF_INET, &as_v4().sin_addr, text, sizeof text);
-            return text;
-        }
-        if (!is_v6()) return {};
-        ::inet_ntop(AF_INET6, &as_v6().sin6_addr, text, sizeof text);
-        std::string result = text;
-        if (as_v6().sin6_scope_id != 0) result += "%" + std::to_string(as_v6().sin6_scope_id);
-        return result;
-    }
-
-    /// "127.0.0.1:8080" or "[::1]:80", as `parse` reads it ("" for an empty endpoint).
-    [[nodiscard]] std::string to_string() const {
-        if (is_v4()) return address() + ":" + std::to_string(port());
-        if (is_v6()) return "[" + address() + "]:" + std::to_string(port());
-        return {};
-    }
-
-    /// The socket address, for system calls.
-    [[nodiscard]] const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
-    [[nodiscard]] socklen_t size() const noexcept { return size_; }
-
-    friend bool operator==(const endpoint& a, const endpoint& b) noexcept {
-        return a.size_ == b.size_ && std::memcmp(&a.storage_, &b.storage_, a.size_) == 0;
-    }
-
-private:
-    [[nodiscard]] const sockaddr_in& as_v4() const noexcept { return reinterpret_cast<const sockaddr_in&>(storage_); }
-    [[nodiscard]] const sockaddr_in6& as_v6() const noexcept { return reinterpret_cast<const sockaddr_in6&>(storage_); }
-
-    sockaddr_storage storage_{};
-    socklen_t size_ = 0;
-};
 
 /// The error category of `resolve`'s lookup failures: getaddrinfo(3)'s EAI_* codes (EAI_NONAME,
 /// EAI_AGAIN, ...), with gai_strerror's messages. EAI_SYSTEM is reported as the errno instead.
@@ -158,7 +85,7 @@ private:
 /// interrupted), then throws cancelled_error.
 template <class = void>
 [[nodiscard]] task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port) {
-    return detail::resolve_endpoints<endpoint>(std::move(host), port);
+    return detail::resolve_endpoints(std::move(host), port);
 }
 
 /// Which direction(s) `tcp_stream::shutdown` ends (SHUT_RD, SHUT_WR, SHUT_RDWR).
@@ -257,15 +184,15 @@ public:
     /// are tried in turn; the last one's error if none accepts.
     template <class = void>
     [[nodiscard]] static task<tcp_stream> connect(std::string host, std::uint16_t port) {
-        return detail::connect_host<tcp_stream, endpoint>(std::move(host), port);
+        return detail::connect_host<tcp_stream>(std::move(host), port);
     }
 
     /// Turns Nagle's algorithm off (true, the default sluice sets) or on. @see tcp(7) TCP_NODELAY
     void set_nodelay(bool on) { detail::set_nodelay(fd_.get(), on); }
 
     /// This side's address (getsockname(2)) and the peer's (getpeername(2)).
-    [[nodiscard]] endpoint local_endpoint() const { return detail::socket_name<endpoint>(fd_.get(), ::getsockname, "getsockname"); }
-    [[nodiscard]] endpoint remote_endpoint() const { return detail::socket_name<endpoint>(fd_.get(), ::getpeername, "getpeername"); }
+    [[nodiscard]] endpoint local_endpoint() const { return detail::socket_name(fd_.get(), ::getsockname, "getsockname"); }
+    [[nodiscard]] endpoint remote_endpoint() const { return detail::socket_name(fd_.get(), ::getpeername, "getpeername"); }
 };
 
 /// A connected Unix-domain stream socket (unix(7)): a stream_socket with connect(path).
@@ -360,7 +287,7 @@ public:
     }
 
     /// The address actually bound (with the real port after binding port 0). @see getsockname(2)
-    [[nodiscard]] endpoint local_endpoint() const { return detail::socket_name<endpoint>(fd_.get(), ::getsockname, "getsockname"); }
+    [[nodiscard]] endpoint local_endpoint() const { return detail::socket_name(fd_.get(), ::getsockname, "getsockname"); }
 };
 
 /// A listening Unix-domain stream socket (unix(7)).
@@ -450,7 +377,7 @@ public:
     [[nodiscard]] task<datagram> receive_from(std::span<char> buffer) { return receive_from(std::as_writable_bytes(buffer)); }
 
     /// The address bound (with the real port after binding port 0). @see getsockname(2)
-    [[nodiscard]] endpoint local_endpoint() const { return detail::socket_name<endpoint>(fd_.get(), ::getsockname, "getsockname"); }
+    [[nodiscard]] endpoint local_endpoint() const { return detail::socket_name(fd_.get(), ::getsockname, "getsockname"); }
 
     /// Closes the socket now; no effect if already closed.
     void close() noexcept { fd_.reset(); }

@@ -1,5 +1,5 @@
 #pragma once
-// Machinery of sluice/net.hpp: numeric address parsing, socket set-up, and the TCP operations on
+// Machinery of sluice/net.hpp: socket set-up, name lookup, and the TCP operations on
 // raw descriptors (each one kernel op through io_awaitable, or a loop of them).
 //
 // TRICKY (lifetimes): every buffer and address handed to the kernel lives in the frame of the
@@ -33,6 +33,7 @@
 #include <system_error>
 #include <vector>
 
+#include "../endpoint.hpp"
 #include "../task.hpp"
 #include "../thread_pool.hpp"
 #include "../time.hpp"
@@ -42,85 +43,6 @@
 #include "transfer_all.hpp"
 
 namespace sluice::detail {
-
-// --- addresses -----------------------------------------------------------------------------------
-
-[[noreturn]] inline void throw_bad_address(std::string_view text, const char* why) {
-    std::string what = "sluice: bad address \"";
-    what.append(text);
-    what += "\": ";
-    what += why;
-    throw std::invalid_argument(what);
-}
-
-/// A port written in decimal, 0..65535; nullopt-like -1 on anything else.
-[[nodiscard]] inline int parse_port(std::string_view text) noexcept {
-    if (text.empty() || text.size() > 5) return -1;
-    int port = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return -1;
-        port = port * 10 + (c - '0');
-    }
-    return port <= 65535 ? port : -1;
-}
-
-/// Fills `storage` from a numeric IPv4 ("127.0.0.1") or IPv6 ("::1", "fe80::1%eth0", also in
-/// brackets) address; returns the sockaddr's length, or 0 (storage cleared) if `ip` is not one.
-/// No name lookup.
-inline socklen_t try_parse_ip(std::string_view ip, std::uint16_t port, sockaddr_storage& storage) {
-    storage = {};
-    std::string_view bare = ip;
-    if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']') bare = bare.substr(1, bare.size() - 2);
-    if (bare.empty() || bare.size() >= INET6_ADDRSTRLEN + IF_NAMESIZE) return 0;
-    std::string text(bare);  // inet_pton wants a NUL-terminated string
-
-    auto& v4 = reinterpret_cast<sockaddr_in&>(storage);
-    if (text.find(':') == std::string::npos) {
-        if (::inet_pton(AF_INET, text.c_str(), &v4.sin_addr) != 1) return 0;
-        v4.sin_family = AF_INET;
-        v4.sin_port = htons(port);
-        return sizeof(sockaddr_in);
-    }
-
-    auto& v6 = reinterpret_cast<sockaddr_in6&>(storage);
-    std::uint32_t scope = 0;
-    if (const auto percent = text.find('%'); percent != std::string::npos) {
-        const std::string zone = text.substr(percent + 1);
-        text.resize(percent);
-        const int numeric = parse_port(zone);  // a small decimal interface index, or a name
-        scope = numeric >= 0 ? static_cast<std::uint32_t>(numeric) : ::if_nametoindex(zone.c_str());
-        if (scope == 0 && numeric != 0) return 0;
-    }
-    if (::inet_pton(AF_INET6, text.c_str(), &v6.sin6_addr) != 1) {
-        storage = {};
-        return 0;
-    }
-    v6.sin6_family = AF_INET6;
-    v6.sin6_port = htons(port);
-    v6.sin6_scope_id = scope;
-    return sizeof(sockaddr_in6);
-}
-
-/// try_parse_ip, std::invalid_argument when `ip` is not a numeric address.
-inline socklen_t parse_ip(std::string_view ip, std::uint16_t port, sockaddr_storage& storage) {
-    const socklen_t size = try_parse_ip(ip, port, storage);
-    if (size == 0) throw_bad_address(ip, "not a numeric IP address (or unknown IPv6 zone)");
-    return size;
-}
-
-/// "host:port" with host an IPv4 address, or "[v6]:port".
-inline socklen_t parse_ip_port(std::string_view text, sockaddr_storage& storage) {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) throw_bad_address(text, "expected ip:port or [ipv6]:port");
-    const std::string_view host = text.substr(0, colon);
-    const int port = parse_port(text.substr(colon + 1));
-    if (port < 0) throw_bad_address(text, "bad port (expected 0..65535)");
-    const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
-    if (!bracketed && host.find(':') != std::string_view::npos) {
-        throw_bad_address(text, "an IPv6 address with a port must be written [address]:port");
-    }
-    return parse_ip(host, static_cast<std::uint16_t>(port), storage);
-}
 
 // --- sockets -------------------------------------------------------------------------------------
 
@@ -172,13 +94,12 @@ void bind_socket(int fd, const Endpoint& local, bool reuse_address, bool reuse_p
     if (backlog >= 0 && ::listen(fd, backlog) != 0) throw_errno("listen", [&] { return local.to_string(); });
 }
 
-/// A socket address of `fd`: getsockname(2) or getpeername(2), as an Endpoint.
-template <class Endpoint>
-Endpoint socket_name(int fd, int (*call)(int, sockaddr*, socklen_t*), const char* what) {
+/// A socket address of `fd`: getsockname(2) or getpeername(2).
+inline endpoint socket_name(int fd, int (*call)(int, sockaddr*, socklen_t*), const char* what) {
     sockaddr_storage storage{};
     socklen_t size = sizeof storage;
     if (call(fd, reinterpret_cast<sockaddr*>(&storage), &size) != 0) throw_errno(what);
-    return Endpoint(reinterpret_cast<const sockaddr*>(&storage), size);
+    return endpoint(reinterpret_cast<const sockaddr*>(&storage), size);
 }
 
 /// What `from_fd` accepts: a socket of `type` (SOCK_STREAM, SOCK_DGRAM) in `family` (AF_INET for
@@ -426,11 +347,7 @@ public:
 
 /// The TCP endpoints of `host`, in getaddrinfo's order, duplicates dropped. Blocking: runs on a
 /// worker thread. @see getaddrinfo(3)
-/// Endpoint is only ever sluice::endpoint, declared in net.hpp after this header; as a plain
-/// function this (with resolve_endpoints and connect_host) would need endpoint in a header of its
-/// own, which this structural pass did not do (issue 15, item 6: left open).
-template <class Endpoint>
-std::vector<Endpoint> resolve_blocking(std::string host, std::uint16_t port) {
+inline std::vector<endpoint> resolve_blocking(std::string host, std::uint16_t port) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -442,33 +359,34 @@ std::vector<Endpoint> resolve_blocking(std::string host, std::uint16_t port) {
     if (rc == EAI_SYSTEM) throw_errno("getaddrinfo", host);
     if (rc != 0) throw os_error(std::error_code(rc, gai_category()), "getaddrinfo", host);
     const std::unique_ptr<addrinfo, void (*)(addrinfo*)> owner(list, ::freeaddrinfo);
-    std::vector<Endpoint> endpoints;
+    std::vector<endpoint> endpoints;
     for (const addrinfo* entry = list; entry != nullptr; entry = entry->ai_next) {
         if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6) continue;
-        Endpoint endpoint(entry->ai_addr, entry->ai_addrlen);
-        if (std::find(endpoints.begin(), endpoints.end(), endpoint) == endpoints.end()) endpoints.push_back(endpoint);
+        const endpoint found(entry->ai_addr, entry->ai_addrlen);
+        if (std::find(endpoints.begin(), endpoints.end(), found) == endpoints.end()) endpoints.push_back(found);
     }
     return endpoints;
 }
 
 /// A numeric address at once (no thread); a name through getaddrinfo on the loop's to_thread
 /// pool. A cancelled lookup that already runs finishes on its thread first (see to_thread).
-template <class Endpoint>
-task<std::vector<Endpoint>> resolve_endpoints(std::string host, std::uint16_t port) {
+/// A template only so that g++ 12 compiles the coroutine where it is called (see detail/file.hpp).
+template <class = void>
+task<std::vector<endpoint>> resolve_endpoints(std::string host, std::uint16_t port) {
     sockaddr_storage storage{};
     if (const socklen_t size = try_parse_ip(host, port, storage); size != 0) {
-        co_return std::vector<Endpoint>{Endpoint(reinterpret_cast<const sockaddr*>(&storage), size)};
+        co_return std::vector<endpoint>{endpoint(reinterpret_cast<const sockaddr*>(&storage), size)};
     }
-    co_return co_await to_thread(&resolve_blocking<Endpoint>, std::move(host), port);
+    co_return co_await to_thread(&resolve_blocking, std::move(host), port);
 }
 
 /// Connects to the first of `host`'s endpoints that accepts, trying them in turn; the last
 /// endpoint's error when none does.
-template <class Stream, class Endpoint>
+template <class Stream>
 task<Stream> connect_host(std::string host, std::uint16_t port) {
-    const std::vector<Endpoint> candidates = co_await resolve_endpoints<Endpoint>(host, port);
+    const std::vector<endpoint> candidates = co_await resolve_endpoints(host, port);
     std::exception_ptr last_error;
-    for (const Endpoint& candidate : candidates) {
+    for (const endpoint& candidate : candidates) {
         try {
             co_return co_await connect_stream<Stream>(candidate);
         } catch (const std::system_error&) {
