@@ -7,20 +7,23 @@
 #              function: either put code into every object file, which cost 1.5 s per file.)
 #   MODE=io:   the headers that do no I/O pull in neither <liburing.h> nor <sys/epoll.h>.
 # benchmarks/compile_time.py measures the time itself.
+
+# Runs a command; stops the check with `what` and the command's stderr when it fails. Its stdout
+# goes to the variable named by `out`.
+function(run_or_fail out what)
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE status OUTPUT_VARIABLE output ERROR_VARIABLE err)
+    if(NOT status EQUAL 0)
+        message(FATAL_ERROR "${what} failed:\n${err}")
+    endif()
+    set(${out} "${output}" PARENT_SCOPE)
+endfunction()
+
 if(MODE STREQUAL "code")
     file(MAKE_DIRECTORY "${WORK}")
     file(WRITE "${WORK}/include_only.cpp" "#include <sluice/sluice.hpp>\n")
-    execute_process(COMMAND "${CXX}" -std=c++20 -O0 "-I${INCLUDE}" -c "${WORK}/include_only.cpp"
-                            -o "${WORK}/include_only.o"
-                    RESULT_VARIABLE status ERROR_VARIABLE err)
-    if(NOT status EQUAL 0)
-        message(FATAL_ERROR "compiling an include of <sluice/sluice.hpp> failed:\n${err}")
-    endif()
-    execute_process(COMMAND "${NM}" -C --defined-only "${WORK}/include_only.o"
-                    RESULT_VARIABLE status OUTPUT_VARIABLE symbols ERROR_VARIABLE err)
-    if(NOT status EQUAL 0)
-        message(FATAL_ERROR "${NM} failed:\n${err}")
-    endif()
+    run_or_fail(ignored "compiling an include of <sluice/sluice.hpp>"
+                "${CXX}" -std=c++20 -O0 "-I${INCLUDE}" -c "${WORK}/include_only.cpp" -o "${WORK}/include_only.o")
+    run_or_fail(symbols "${NM}" "${NM}" -C --defined-only "${WORK}/include_only.o")
     # nm's types T/t (text) and W/w (weak, here inline functions): code in the object file.
     string(REGEX MATCHALL "[^\n]* [TtWw] [^\n]*" functions "${symbols}")
     if(functions)
@@ -37,11 +40,7 @@ elseif(MODE STREQUAL "io")
         if(NOT EXISTS "${path}")
             message(FATAL_ERROR "${path} does not exist (update the list in headers_check.cmake)")
         endif()
-        execute_process(COMMAND "${CXX}" -std=c++20 "-I${INCLUDE}" -M -x c++ "${path}"
-                        RESULT_VARIABLE status OUTPUT_VARIABLE dependencies ERROR_VARIABLE err)
-        if(NOT status EQUAL 0)
-            message(FATAL_ERROR "${CXX} -M ${path} failed:\n${err}")
-        endif()
+        run_or_fail(dependencies "${CXX} -M ${path}" "${CXX}" -std=c++20 "-I${INCLUDE}" -M -x c++ "${path}")
         string(REGEX MATCHALL "[^ \n]*(liburing\\.h|sys/epoll\\.h)" io "${dependencies}")
         if(io)
             message(FATAL_ERROR "<sluice/${header}.hpp> does no I/O but includes ${io}")
