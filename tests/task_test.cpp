@@ -371,6 +371,28 @@ TEST_CASE("result<T&> refers to the original object", "[result]") {
     CHECK(&r.value() == &object);
     r.value() = 8;
     CHECK(object == 8);
+    const sluice::result<int&> same(std::in_place, object);
+    CHECK(&same.value() == &object);  // a const result still refers to a modifiable object
+}
+
+namespace {
+struct no_address_of {
+    int value = 0;
+    no_address_of* operator&() = delete;  // a result<T&> must not need it
+};
+}  // namespace
+
+TEST_CASE("result<T&> binds lvalues only, as a reference would, and needs no operator&", "[result]") {
+    STATIC_REQUIRE(std::is_constructible_v<sluice::result<const int&>, int&>);
+    STATIC_REQUIRE(std::is_constructible_v<sluice::result<const int&>, const int&>);
+    STATIC_REQUIRE_FALSE(std::is_constructible_v<sluice::result<const int&>, int>);  // no temporaries
+    STATIC_REQUIRE_FALSE(std::is_constructible_v<sluice::result<int&>, const int&>);
+    STATIC_REQUIRE_FALSE(std::is_constructible_v<sluice::result<int&>, int*>);  // stored as a pointer, not built from one
+    STATIC_REQUIRE_FALSE(std::is_constructible_v<sluice::result<int&>, std::in_place_t, int>);
+    no_address_of object;
+    sluice::result<no_address_of&> r = object;
+    r.value().value = 3;
+    CHECK(object.value == 3);
 }
 
 TEST_CASE("result of a move-only type hands its value out by rvalue value()", "[result]") {
