@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <concepts>
+#include <functional>
 #include <optional>
 #include <type_traits>
 #include <utility>
