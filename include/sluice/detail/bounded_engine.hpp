@@ -30,8 +30,8 @@
 // the next one recursively.
 //
 // TRICKY (lifetime): the engine lives on the heap and its owner (a range, an igather frame, a
-// gather frame) holds it through `engine_handle`. Items point at the engine (engine_item_state::
-// owner), so it may not die while an item runs. Whenever an item (or the async puller) runs, the
+// gather frame) holds it through `engine_handle`. Items point at the engine (their promise's
+// listener), so it may not die while an item runs. Whenever an item (or the async puller) runs, the
 // engine is registered with the loop as a root, from the moment it stops being drained to the
 // moment it is drained again, whoever owns it: so `run` never returns while an item is alive (it
 // cancels the roots left when the main task ends, and waits), even for a range kept outside `run`
@@ -63,7 +63,7 @@
 namespace sluice::detail {
 
 template <class Source>
-class bounded_engine final : public root_node, private item_owner, private limit_watcher {
+class bounded_engine final : public root_node, private finish_listener, private limit_watcher {
     static constexpr bool async_source = is_async_generator_v<std::remove_cvref_t<Source>>;
 
 public:
@@ -302,18 +302,12 @@ private:
         }
     }
 
-    struct puller_listener final : finish_listener {
-        bounded_engine* engine = nullptr;
-        std::coroutine_handle<> finished() noexcept override { return engine->puller_finished(); }
-    };
-
     void start_puller() {
         puller_ = pull_async();
         puller_context_ = cancel_context{};
-        puller_listener_.engine = this;
         auto handle = puller_.handle();
         handle.promise().context = &puller_context_;
-        handle.promise().listener = &puller_listener_;
+        handle.promise().listener = this;
         const bool was_drained = drained();
         pulling_ = true;
         if (was_drained) loop_->adopt(*this);
@@ -357,7 +351,7 @@ private:
             return;
         }
         promise.item.context = cancel_context{};
-        promise.item.owner = this;
+        promise.listener = this;
         promise.context = &promise.item.context;
         // TRICKY: a plain nested resume, not resume_nested: the item runs until its first real
         // suspension and may finish right here, and then item_finished may already have freed its
@@ -369,8 +363,13 @@ private:
 
     // --- completions ---------------------------------------------------------------------------
 
-    std::coroutine_handle<> item_finished(std::coroutine_handle<> finished) noexcept override {
-        const handle_type item = handle_type::from_address(finished.address());
+    /// finish_listener: an item, or the async puller, finished.
+    std::coroutine_handle<> finished(std::coroutine_handle<> finished) noexcept override {
+        if (async_source && finished == puller_.handle()) return puller_finished();
+        return item_finished(handle_type::from_address(finished.address()));
+    }
+
+    std::coroutine_handle<> item_finished(handle_type item) noexcept {
         auto& outcome = item.promise().result_slot();
         if (options_.shared_limit != nullptr) [[unlikely]] count_out(running_.ticket_of(item), outcome);
         running_.remove(item);
@@ -489,7 +488,6 @@ private:
 
     task<void> puller_;
     cancel_context puller_context_;
-    puller_listener puller_listener_;
 
     result_sink<value_type>* sink_ = nullptr;
     event_loop* loop_ = nullptr;

@@ -20,12 +20,14 @@ namespace sluice::detail {
 class cancel_context;  // cancellation.hpp
 
 /// Told when a task it watches has finished (instead of a continuation being resumed): how a task
-/// group learns that its body ended, and the bounded engine that its async puller did.
+/// group learns that its body ended, and the bounded engine that an item or its async puller did.
 class finish_listener {
 public:
-    /// The watched task reached its final suspend; returns the coroutine to transfer to (often
-    /// std::noop_coroutine()). Must not destroy the finished task's frame.
-    virtual std::coroutine_handle<> finished() noexcept = 0;
+    /// The watched task `finished` (a task_promise<T> handle, T known to the listener) reached its
+    /// final suspend; returns the coroutine to transfer to (often std::noop_coroutine()). May
+    /// destroy the finished frame only if that task was not run by resume_nested (the bounded
+    /// engine's items: nothing touches their frame afterwards).
+    virtual std::coroutine_handle<> finished(std::coroutine_handle<> finished) noexcept = 0;
 
 protected:
     ~finish_listener() = default;

@@ -44,22 +44,11 @@ protected:
     outcome<void> outcome_;
 };
 
-/// The bounded engine, as an item's promise sees it: told when the item finished.
-class item_owner {
-public:
-    /// `item` (a task_promise<T> handle, T known to the owner) reached its final suspend; returns the
-    /// coroutine to transfer to. May destroy the item's frame (nothing touches it afterwards).
-    virtual std::coroutine_handle<> item_finished(std::coroutine_handle<> item) noexcept = 0;
-
-protected:
-    ~item_owner() = default;
-};
-
 /// What the bounded engine keeps per running item, folded into the item's own promise: no separate
-/// slot object, no pointer from a slot to the frame and back.
+/// slot object, no pointer from a slot to the frame and back. The engine is the item's
+/// promise_base::listener (no pointer of its own here).
 struct engine_item_state {
     cancel_context context;     // the item's own cancellation unit (promise_base::context points here)
-    item_owner* owner = nullptr;  // set while the item belongs to an engine
     std::uint32_t index = 0;      // submission index, low 32 bits (only differences are used)
     std::uint32_t position = 0;   // the item's place in the engine's running set
 };
@@ -72,9 +61,13 @@ public:
     struct final_awaiter : transfer_to_continuation {
         std::coroutine_handle<> await_suspend(std::coroutine_handle<task_promise> self) const noexcept {
             task_promise& promise = self.promise();
-            // An engine item: the engine may free the frame in there (it never transfers anywhere).
-            if (item_owner* owner = promise.item.owner) return owner->item_finished(self);
-            if (finish_listener* listener = promise.listener) return promise.transfer_unless_nested(listener->finished());
+            if (finish_listener* listener = promise.listener) {
+                // TRICKY: an engine item's listener may free the frame in there (it is never run
+                // nested, and transfers nowhere), so the frame is read before the call only.
+                if (!promise.resumed_inline) return listener->finished(self);
+                (void)listener->finished(self);
+                return promise.transfer_unless_nested(std::noop_coroutine());
+            }
             return transfer_to_continuation::await_suspend(self);
         }
     };
@@ -92,7 +85,7 @@ public:
 template <class Promise>
 [[nodiscard]] const char* unenterable(std::coroutine_handle<Promise> handle) noexcept {
     if (!handle) return "sluice: awaiting an empty task (default-constructed or moved-from)";
-    if (!handle.done() && (handle.promise().continuation || handle.promise().listener || handle.promise().item.owner)) {
+    if (!handle.done() && (handle.promise().continuation || handle.promise().listener)) {
         return "sluice: awaiting a task that is already being awaited";
     }
     return nullptr;

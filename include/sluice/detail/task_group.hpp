@@ -251,7 +251,7 @@ public:
     /// cancelled_error when a cancel was pending before the body could start.
     void await_resume() const { core_.throw_if_cancelled_before_start(); }
 
-    std::coroutine_handle<> finished() noexcept override {
+    std::coroutine_handle<> finished(std::coroutine_handle<> /*body*/) noexcept override {
         return core_.body_finished(body_.handle().promise().result_slot().error());
     }
 
