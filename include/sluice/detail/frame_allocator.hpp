@@ -4,6 +4,9 @@
 // per-thread free list ~20.
 //
 // Frames are grouped in 16-byte size classes up to 1 KiB (larger ones go straight to operator new).
+// A class's blocks are 16·k + 8 bytes: glibc's malloc adds an 8-byte header and rounds its chunks
+// to 16, so such a request fills its chunk exactly, where a 16·k one took the next chunk size up
+// (a 152-byte frame took a 176-byte chunk, now 160).
 // A freed frame goes to the free list of the thread that frees it (a frame created on one thread
 // and destroyed on another simply migrates; its memory came from operator new and can be returned
 // by any thread). Each list keeps at most `max_cached_per_class` frames so a burst (a million-task
@@ -19,7 +22,7 @@ namespace sluice::detail {
 class frame_allocator {
 public:
     static constexpr std::size_t granularity = 16;
-    static constexpr std::size_t class_count = 64;  // up to 1 KiB
+    static constexpr std::size_t class_count = 64;  // up to 1016 B
     static constexpr std::size_t max_cached_per_class = 4096;
 
     static void* allocate(std::size_t size) {
@@ -32,7 +35,7 @@ public:
                 --list.count;
                 return block;
             }
-            return ::operator new((index + 1) * granularity);
+            return ::operator new(block_size(index));
         }
         return ::operator new(size);
     }
@@ -70,7 +73,9 @@ private:
         }
     };
 
-    static constexpr std::size_t class_of(std::size_t size) noexcept { return (size - 1) / granularity; }
+    /// The class whose blocks (block_size) are the smallest that hold `size` bytes.
+    static constexpr std::size_t class_of(std::size_t size) noexcept { return (size + 7) / granularity; }
+    static constexpr std::size_t block_size(std::size_t index) noexcept { return index * granularity + 8; }
     static thread_lists& lists() noexcept {
         thread_local thread_lists instance;
         return instance;
