@@ -63,60 +63,70 @@ public:
     /// later cancel would call into it (issue 9, defect 6).
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
-        loop_ = &event_loop::current();
+        event_loop& loop = event_loop::current();
         // time_point::min() is yield() and non-positive sleep_for: no clock read on that hot path.
         const bool yield = deadline == clock::time_point::min() || deadline <= clock::now();
         if (yield) {
-            loop_->reserve_schedule();
+            loop.reserve_schedule();
         } else {
-            loop_->reserve_timer();
+            loop.reserve_timer();
         }
         if (!enter(waiter)) return false;
         if (yield) {
-            loop_->schedule_reserved(waiter);  // a yield: the handle is queued; cancel_wait only marks it
+            loop.schedule_reserved(waiter);  // a yield: the handle is queued; cancel_wait only marks it
         } else {
-            loop_->add_reserved_timer(*this);
+            loop.add_reserved_timer(*this);
         }
         return true;
     }
     void await_resume() const { throw_if_cancelled(); }
 
+    // TRICKY: no pointer to the loop is kept (8 B in every sleeping frame). Both calls below come
+    // from the thread whose loop holds the timer: expired() from its timer pass, cancel_wait() from
+    // a cancel, which runs on the loop's thread while the loop runs (another thread cancels only
+    // through the loop's inbox), and only then can the node be armed.
     void expired() noexcept override {
         finish_completed();
-        loop_->schedule(waiter_);
+        event_loop::current_or_null()->schedule(waiter_);
     }
     void cancel_wait() noexcept override {
         finish_cancelled();
         if (armed()) {
-            loop_->remove_timer(*this);
-            loop_->schedule(waiter_);
+            event_loop& loop = *event_loop::current_or_null();
+            loop.remove_timer(*this);
+            loop.schedule(waiter_);
         }
     }
-
-private:
-    event_loop* loop_ = nullptr;
 };
 
-/// `yield()`: one trip through the ready queue. No timer node, so a frame suspended here is as
-/// small as it can be (a bounded fan-out keeps `limit` of them alive).
-class yield_awaitable final : public cancellation_point {
+/// `yield()`: one trip through the ready queue, and a cancellation point. It needs no timer node,
+/// nor even a registration with the cancel context: the handle is queued either way, so a cancel
+/// requested meanwhile simply stays pending in the context, and await_resume delivers it (one
+/// already pending is delivered at once, without suspending). So the awaiter is one pointer (no
+/// vtable, no waiter), and a frame suspended here is as small as it can be: a bounded fan-out
+/// keeps `limit` of them alive.
+class yield_awaitable {
 public:
-    yield_awaitable() noexcept = default;
-    yield_awaitable(yield_awaitable&&) noexcept : cancellation_point() {}
-
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
         event_loop& loop = event_loop::current();
-        loop.reserve_schedule();  // may throw: before registering (see sleep_awaitable)
-        if (!enter(waiter)) return false;
-        loop.schedule_reserved(waiter);
+        context_ = context_of(waiter);
+        if (context_ != nullptr && context_->cancel_requested()) return false;
+        loop.schedule(waiter);  // may throw (bad_alloc): then nothing was queued or registered
         return true;
     }
-    void await_resume() const { throw_if_cancelled(); }
+    /// cancelled_error when a cancel was requested before or during the trip; the request counts as
+    /// delivered now (so requests made during the trip coalesce with it, as at any other point).
+    void await_resume() const {
+        if (context_ != nullptr && context_->cancel_requested()) {
+            context_->delivered();
+            throw cancelled_error();
+        }
+    }
 
-    // The handle is already queued: a cancel only changes what await_resume does.
-    void cancel_wait() noexcept override { finish_cancelled(); }
+private:
+    cancel_context* context_ = nullptr;
 };
 
 /// wait_for's awaiter: starts the inner task in a cancellation context of its own, arms a timer,

@@ -8,6 +8,11 @@
 // goes into an indexed binary min-heap. The earliest timer is the earlier of the two heads.
 // Equal deadlines fire in arming order (a sequence number breaks ties across both). Every node
 // knows where it is, so a cancelled sleep is removed in O(1) (FIFO) or O(log n) (heap).
+//
+// A node is in every sleeping frame (a sleeping fan-out keeps a million of them), so its sequence
+// number and heap position are 32 bits: fewer than 2^32 timers are ever armed at once, and sequence
+// numbers are compared by their difference, so only two timers armed more than 2^31 arms apart
+// and due at the very same nanosecond would be ordered the wrong way round.
 
 #include <cassert>
 #include <chrono>
@@ -35,11 +40,11 @@ protected:
 
 private:
     friend class timer_queue;
-    static constexpr std::size_t not_armed = static_cast<std::size_t>(-1);
-    static constexpr std::size_t in_fifo = static_cast<std::size_t>(-2);
+    static constexpr std::uint32_t not_armed = static_cast<std::uint32_t>(-1);
+    static constexpr std::uint32_t in_fifo = static_cast<std::uint32_t>(-2);
 
-    std::uint64_t sequence_ = 0;
-    std::size_t index_ = not_armed;  // heap position, or in_fifo
+    std::uint32_t sequence_ = 0;  // arming order (wraps: see the top)
+    std::uint32_t index_ = not_armed;  // heap position, or in_fifo
     list_links<timer_node> fifo_links_;
 };
 
@@ -74,7 +79,7 @@ public:
             append_fifo(node);
         } else {
             heap_.push_back(&node);
-            node.index_ = heap_.size() - 1;
+            node.index_ = static_cast<std::uint32_t>(heap_.size() - 1);
             sift_up(node.index_);
         }
     }
@@ -97,7 +102,8 @@ public:
 
 private:
     static bool before(const timer_node* a, const timer_node* b) noexcept {
-        return a->deadline < b->deadline || (a->deadline == b->deadline && a->sequence_ < b->sequence_);
+        return a->deadline < b->deadline ||
+               (a->deadline == b->deadline && static_cast<std::int32_t>(a->sequence_ - b->sequence_) < 0);
     }
 
     void append_fifo(timer_node& node) noexcept {
@@ -111,7 +117,7 @@ private:
 
     void place(std::size_t index, timer_node* node) noexcept {
         heap_[index] = node;
-        node->index_ = index;
+        node->index_ = static_cast<std::uint32_t>(index);
     }
     void sift_up(std::size_t index) noexcept {
         timer_node* node = heap_[index];
@@ -139,7 +145,7 @@ private:
 
     std::vector<timer_node*> heap_;
     intrusive_list<timer_node, &timer_node::fifo_links_> fifo_;
-    std::uint64_t next_sequence_ = 0;
+    std::uint32_t next_sequence_ = 0;
 };
 
 }  // namespace sluice::detail
