@@ -3,13 +3,21 @@
 // (bench_support.hpp); ns_per_task is per item (w1, w4) or per message (one round trip for the
 // ping-pongs).
 //
-//   cores_bench w1 M L C        W1 (sluice_bench w1) spread over C loops: core i takes the items
-//                               i, i+C, ..., each core at most L/C in flight
-//   cores_bench w4 M C          W4 (gather over M trivial tasks) spread over C loops
+//   cores_bench w1 M L C [split] [pin]   W1 (sluice_bench w1) spread over C loops, each core at
+//                                        most L/C in flight
+//   cores_bench w4 M C [split] [pin]     W4 (gather over M trivial tasks) spread over C loops
 //   cores_bench pingpong N      N round trips between two loops through two channels of capacity 1
 //   cores_bench stream N        N messages one way from one loop to another, channel capacity 1024
 //   cores_bench cv-pingpong N   the same two between two threads over a mutex + condition_variable
 //   cores_bench cv-stream N     bounded queue (capacity 1 each way / 1024)
+//
+// How W1/W4 split the items between the cores (`split`):
+//   shared   (default) every core's lazy source claims the next chunk of 1024 item numbers from one
+//            atomic counter, so a core that runs faster takes more: the loops finish together even
+//            when their CPUs are not equally fast (a VM's vCPUs often are not);
+//   strided  core i takes the items i, i+C, i+2C, ...: a fixed half each, so the slowest core sets
+//            the time.
+// `pin` pins core i to the i-th CPU (run_on_cores' `.pin`); give `taskset -c K` to pin a 1-loop run.
 //
 // Boost.Asio's post between two io_contexts is in cores_asio_bench.cpp. Exit status 1 when the
 // checksum is wrong.
@@ -17,6 +25,7 @@
 #include <sluice/sluice.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdio>
@@ -35,9 +44,21 @@ sluice::task<long long> yield_then_double(long long i) {
     co_return 2 * i;
 }
 
-/// Core `core`'s share of 0..m-1: every `cores`-th item from `core` on.
-sluice::generator<sluice::task<long long>> share_of(long long m, std::size_t core, std::size_t cores) {
-    for (auto i = static_cast<long long>(core); i < m; i += static_cast<long long>(cores)) co_yield yield_then_double(i);
+enum class split { shared, strided };
+
+/// Core `core`'s items among 0..m-1 (see the header comment for the two splits). `next_chunk` is
+/// the shared counter of the shared split (a plain atomic: the cores exchange no message for it).
+sluice::generator<sluice::task<long long>> share_of(long long m, std::size_t core, std::size_t cores, split how,
+                                                    std::atomic<long long>& next_chunk) {
+    if (how == split::strided) {
+        for (auto i = static_cast<long long>(core); i < m; i += static_cast<long long>(cores)) co_yield yield_then_double(i);
+        co_return;
+    }
+    constexpr long long chunk = 1024;
+    for (long long first = next_chunk.fetch_add(chunk, std::memory_order_relaxed); first < m;
+         first = next_chunk.fetch_add(chunk, std::memory_order_relaxed)) {
+        for (long long i = first; i < std::min(first + chunk, m); ++i) co_yield yield_then_double(i);
+    }
 }
 
 long long sum_of(const std::vector<long long>& values) {
@@ -46,19 +67,57 @@ long long sum_of(const std::vector<long long>& values) {
     return sum;
 }
 
-long long w1(long long m, long long limit, std::size_t cores) {
-    const long long per_core = std::max(1LL, limit / static_cast<long long>(cores));
-    return sum_of(sluice::run_on_cores(cores, [=](std::size_t core) -> sluice::task<long long> {
-        long long sum = 0;
-        for (auto next : sluice::limited_as_completed(share_of(m, core, cores), per_core)) sum += co_await next;
-        co_return sum;
-    }));
+struct spread {
+    std::size_t cores = 1;
+    split how = split::shared;
+    bool pin = false;
+};
+
+long long w1(long long m, long long limit, const spread& over) {
+    const long long per_core = std::max(1LL, limit / static_cast<long long>(over.cores));
+    std::atomic<long long> next_chunk{0};
+    return sum_of(sluice::run_on_cores(
+        over.cores,
+        [&](std::size_t core) -> sluice::task<long long> {
+            long long sum = 0;
+            for (auto next : sluice::limited_as_completed(share_of(m, core, over.cores, over.how, next_chunk), per_core)) {
+                sum += co_await next;
+            }
+            co_return sum;
+        },
+        {.pin = over.pin}));
 }
 
-long long w4(long long m, std::size_t cores) {
-    return sum_of(sluice::run_on_cores(cores, [=](std::size_t core) -> sluice::task<long long> {
-        co_return sum_of(co_await sluice::gather(share_of(m, core, cores)));
-    }));
+long long w4(long long m, const spread& over) {
+    std::atomic<long long> next_chunk{0};
+    return sum_of(sluice::run_on_cores(
+        over.cores,
+        [&](std::size_t core) -> sluice::task<long long> {
+            co_return sum_of(co_await sluice::gather(share_of(m, core, over.cores, over.how, next_chunk)));
+        },
+        {.pin = over.pin}));
+}
+
+/// The words after the numbers of w1/w4: `shared`/`strided` and `pin`, in any order.
+bool parse_spread(int argc, char** argv, int first, spread& over) {
+    for (int i = first; i < argc; ++i) {
+        const std::string word = argv[i];
+        if (word == "shared") {
+            over.how = split::shared;
+        } else if (word == "strided") {
+            over.how = split::strided;
+        } else if (word == "pin") {
+            over.pin = true;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string describe(const spread& over) {
+    return " cores=" + std::to_string(over.cores) + (over.how == split::shared ? " split=shared" : " split=strided") +
+           (over.pin ? " pinned" : "");
 }
 
 /// n messages between two loops: a round trip each through two channels of capacity 1
@@ -143,7 +202,7 @@ long long cv_stream(long long n) {
 }
 
 int usage() {
-    std::fprintf(stderr, "usage: cores_bench w1 M L C | w4 M C | pingpong N | stream N | cv-pingpong N | cv-stream N\n");
+    std::fprintf(stderr, "usage: cores_bench w1 M L C [shared|strided] [pin] | w4 M C [shared|strided] [pin] | pingpong N | stream N | cv-pingpong N | cv-stream N\n");
     return 2;
 }
 
@@ -155,18 +214,16 @@ int main(int argc, char** argv) {
     const long long m = sluice_bench::argument(argc, argv, 2, 1'000'000);
     const long long expected_items = m * (m - 1);  // sum of 2i over 0..m-1
     sluice_bench::stopwatch clock;
-    if (workload == "w1") {
-        const long long l = sluice_bench::argument(argc, argv, 3, 1000);
-        const auto cores = static_cast<std::size_t>(sluice_bench::argument(argc, argv, 4, 1));
-        const long long sum = w1(m, l, cores);
-        return sluice_bench::report("sluice", "W1", "M=" + std::to_string(m) + " L=" + std::to_string(l) + " cores=" + std::to_string(cores),
-                                    m, sum, expected_items, clock.seconds());
-    }
-    if (workload == "w4") {
-        const auto cores = static_cast<std::size_t>(sluice_bench::argument(argc, argv, 3, 1));
-        const long long sum = w4(m, cores);
-        return sluice_bench::report("sluice", "W4", "M=" + std::to_string(m) + " cores=" + std::to_string(cores), m, sum,
-                                    expected_items, clock.seconds());
+    if (workload == "w1" || workload == "w4") {
+        const bool is_w1 = workload == "w1";
+        const long long l = is_w1 ? sluice_bench::argument(argc, argv, 3, 1000) : 0;
+        spread over;
+        over.cores = static_cast<std::size_t>(sluice_bench::argument(argc, argv, is_w1 ? 4 : 3, 1));
+        if (!parse_spread(argc, argv, is_w1 ? 5 : 4, over)) return usage();
+        const long long sum = is_w1 ? w1(m, l, over) : w4(m, over);
+        const std::string parameters =
+            "M=" + std::to_string(m) + (is_w1 ? " L=" + std::to_string(l) : std::string()) + describe(over);
+        return sluice_bench::report("sluice", is_w1 ? "W1" : "W4", parameters, m, sum, expected_items, clock.seconds());
     }
     struct message_workload {
         const char* name;
