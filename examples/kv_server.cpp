@@ -18,7 +18,7 @@
 // SO_REUSEPORT listener on the same port and doing its clients' socket I/O. The store stays one,
 // owned by core 0's loop, so a GET sees a SET made through any connection on any core, with no lock:
 // a connection on another core hands each batch of buffered requests (a view of its read buffer,
-// no copy) to core 0 by message (loop_handle::post), core 0 parses and runs them into the
+// no copy) to core 0 by message (`core_loop(0).post`), core 0 parses and runs them into the
 // connection's reply buffer and posts the completion back, and the connection then sends the
 // replies. (Sharding the keys over the cores would spread the store's work too, at the cost of
 // splitting multi-key commands (MGET, DEL, EXISTS) across shards; not done here.)
@@ -41,7 +41,6 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
-#include <latch>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -299,13 +298,11 @@ struct options {
     std::size_t cores = 1;
 };
 
-/// What the cores share: their listeners, and the store with the handle of its loop (core 0's).
+/// What the cores share: their listeners, and the store (core 0's).
 struct shared_state {
     explicit shared_state(const options& opts) : listeners(opts.cores, opts.host, opts.port) {}
     support::core_listeners listeners;
-    store keys;                     // touched on core 0's loop only
-    sluice::loop_handle owner;      // core 0's loop; set before owner_known opens
-    std::latch owner_known{1};
+    store keys;  // touched on core 0's loop only
 };
 
 /// How far a batch of requests went: bytes fully handled, and whether the rest is malformed.
@@ -347,11 +344,11 @@ struct completion {
 /// execute_batch on core 0's loop, from a connection on another core. `in` and `out` stay valid:
 /// this frame (and the connection's buffers) wait, shielded from cancellation, until core 0 has
 /// posted the completion back.
-sluice::task<batch_result> execute_on_owner(shared_state& shared, std::string_view in, std::size_t max_request,
-                                            std::string& out) {
+sluice::task<batch_result> execute_on_owner(const sluice::loop_handle& owner, shared_state& shared, std::string_view in,
+                                            std::size_t max_request, std::string& out) {
     batch_result result;
     sluice::event done;
-    const bool posted = shared.owner.post(
+    const bool posted = owner.post(
         [&shared, in, max_request, &out, &result, notify = completion(sluice::current_loop(), done)] {
             result = execute_batch(shared.keys, in, max_request, out);
         });
@@ -361,15 +358,16 @@ sluice::task<batch_result> execute_on_owner(shared_state& shared, std::string_vi
 }
 
 /// Serves one client until it closes, sends a request that is malformed or too large, or fails.
-/// The requests run on this loop if it owns the store (core 0), else on core 0's.
-sluice::task<> serve_client(sluice::tcp_stream socket, shared_state& shared, bool owner, std::size_t max_request) {
+/// The requests run on this loop if it owns the store (core 0: `owner` is empty), else on `owner`.
+sluice::task<> serve_client(sluice::tcp_stream socket, shared_state& shared, sluice::loop_handle owner,
+                            std::size_t max_request) {
     sluice::buffered_stream client(std::move(socket));
     std::string replies;
     try {
         for (;;) {
             // Every complete request already buffered, answered in one send.
-            const batch_result batch = owner ? execute_batch(shared.keys, client.buffered(), max_request, replies)
-                                             : co_await execute_on_owner(shared, client.buffered(), max_request, replies);
+            const batch_result batch = !owner ? execute_batch(shared.keys, client.buffered(), max_request, replies)
+                                              : co_await execute_on_owner(owner, shared, client.buffered(), max_request, replies);
             client.consume(batch.consumed);  // after execution: the requests are views into the buffer
             if (batch.error != nullptr) reply_error(replies, std::string("ERR Protocol error: ") + batch.error);
             if (!replies.empty()) {
@@ -386,19 +384,14 @@ sluice::task<> serve_client(sluice::tcp_stream socket, shared_state& shared, boo
 }
 
 sluice::task<> serve(const options& opts, shared_state& shared, std::size_t core) {
-    if (core == 0) {
-        shared.owner = sluice::current_loop();
-        shared.owner_known.count_down();
-    } else {
-        shared.owner_known.wait();  // start-up only: core 0 publishes its handle before anything else
-    }
+    const sluice::loop_handle owner = core == 0 ? sluice::loop_handle() : sluice::core_loop(0);
     std::optional<sluice::tcp_listener> listener = shared.listeners.bind(core);
     if (!listener) co_return;  // core 0 could not bind: its error ends the server
     if (core == 0) {
         std::printf("Serving on %s\n", listener->local_endpoint().to_string().c_str());
         std::fflush(stdout);
     }
-    for (;;) sluice::spawn(serve_client(co_await listener->accept(), shared, core == 0, opts.max_request)).detach();
+    for (;;) sluice::spawn(serve_client(co_await listener->accept(), shared, owner, opts.max_request)).detach();
 }
 
 constexpr const char* help =

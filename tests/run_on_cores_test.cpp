@@ -12,6 +12,7 @@
 #include <sluice/run_on_cores.hpp>
 #include <sluice/task.hpp>
 #include <sluice/task_group.hpp>
+#include <sluice/thread_pool.hpp>
 #include <sluice/time.hpp>
 
 #include <sched.h>
@@ -81,6 +82,105 @@ TEST_CASE("run_on_cores runs fn(i) once per core, each on a thread and loop of i
     CHECK(called == std::vector<std::size_t>{0, 1, 2, 3});
 }
 
+// The cores below record what they saw and the test checks it afterwards: Catch's assertions are
+// not safe on several threads at once.
+
+TEST_CASE("core_loop: from its first line every core can post to every other core, and the call runs on that core's thread",
+          "[run_on_cores]") {
+    constexpr std::size_t n = 4;
+    struct core_record {
+        std::thread::id thread;
+        std::size_t count = 0;
+        bool own_loop = false;
+        bool all_posts_taken = true;
+        std::vector<std::size_t> heard_from;        // appended only on this core's thread
+        std::vector<std::thread::id> calls_ran_on;  // likewise
+        sluice::event all_heard;  // set only on this core's thread
+    };
+    std::vector<core_record> cores(n);
+    sluice::run_on_cores(n, [&](std::size_t core) -> sluice::task<void> {
+        core_record& self = cores[core];
+        self.thread = std::this_thread::get_id();
+        self.count = sluice::core_count();
+        self.own_loop = sluice::core_loop(core) == sluice::current_loop();
+        // Before any suspension: every other core's loop must already be there to take the post.
+        for (std::size_t other = 0; other < n; ++other) {
+            if (other == core) continue;
+            self.all_posts_taken &= sluice::core_loop(other).post([&cores, core, other] {
+                core_record& target = cores[other];
+                target.calls_ran_on.push_back(std::this_thread::get_id());
+                target.heard_from.push_back(core);
+                if (target.heard_from.size() == cores.size() - 1) target.all_heard.set();
+            });
+        }
+        co_await self.all_heard.wait();
+    });
+    for (std::size_t core = 0; core < n; ++core) {
+        core_record& record = cores[core];
+        CHECK(record.count == n);
+        CHECK(record.own_loop);
+        CHECK(record.all_posts_taken);
+        CHECK(static_cast<std::size_t>(std::count(record.calls_ran_on.begin(), record.calls_ran_on.end(), record.thread)) == n - 1);
+        std::sort(record.heard_from.begin(), record.heard_from.end());
+        std::vector<std::size_t> others;
+        for (std::size_t other = 0; other < n; ++other) {
+            if (other != core) others.push_back(other);
+        }
+        CHECK(record.heard_from == others);
+    }
+}
+
+namespace {
+
+/// What `call` threw: "logic_error", "out_of_range" or "nothing" (std::out_of_range is a
+/// logic_error too, so it is tested first).
+template <class Call>
+std::string thrown_by(Call call) {
+    try {
+        (void)call();
+    } catch (const std::out_of_range&) {
+        return "out_of_range";
+    } catch (const std::logic_error&) {
+        return "logic_error";
+    }
+    return "nothing";
+}
+
+}  // namespace
+
+TEST_CASE("core_loop and core_count: std::logic_error off a core's thread, std::out_of_range past the last core",
+          "[run_on_cores]") {
+    CHECK(thrown_by([] { return sluice::core_count(); }) == "logic_error");
+    CHECK(thrown_by([] { return sluice::core_loop(0); }) == "logic_error");
+    const std::vector<std::vector<std::string>> seen = sluice::run_on_cores(
+        2, [](std::size_t) -> sluice::task<std::vector<std::string>> {
+            std::vector<std::string> thrown;
+            thrown.push_back(thrown_by([] { return sluice::core_loop(2); }));
+            thrown.push_back(thrown_by([] { return sluice::core_loop(1); }));
+            // A worker thread of this core's pool is not a core.
+            thrown.push_back(co_await sluice::to_thread([] { return thrown_by([] { return sluice::core_loop(0); }); }));
+            co_return thrown;
+        });
+    const std::vector<std::string> expected{"out_of_range", "nothing", "logic_error"};
+    CHECK(seen == std::vector<std::vector<std::string>>{expected, expected});
+    // After run_on_cores this thread is no core again, and a plain run() is not one either.
+    CHECK(thrown_by([] { return sluice::core_count(); }) == "logic_error");
+    const std::string in_plain_run = sluice::run([]() -> sluice::task<std::string> {
+        co_return thrown_by([] { return sluice::core_count(); });
+    }());
+    CHECK(in_plain_run == "logic_error");
+}
+
+TEST_CASE("core_loop: a handle kept after run_on_cores returned refuses posts", "[run_on_cores]") {
+    sluice::loop_handle kept;
+    sluice::run_on_cores(2, [&](std::size_t core) -> sluice::task<void> {
+        if (core == 0) kept = sluice::core_loop(1);
+        co_return;
+    });
+    REQUIRE(kept);
+    CHECK_FALSE(kept.post([] { std::abort(); }));
+}
+
 TEST_CASE("run_on_cores with task<void> returns once every core ended", "[run_on_cores]") {
     std::atomic<int> ended{0};
     sluice::run_on_cores(3, [&](std::size_t core) -> sluice::task<void> {
@@ -146,19 +246,62 @@ TEST_CASE("run_on_cores: fn throwing instead of returning a task is that core's 
     CHECK(cancelled.load() == 1);
 }
 
-TEST_CASE("run_on_cores: a core's loop failing (deadlock) cancels the others", "[run_on_cores]") {
-    std::atomic<int> cancelled{0};
-    std::latch asleep(1);
+TEST_CASE("run_on_cores: a core stuck for good is reported as a deadlock once it is the last core running",
+          "[run_on_cores]") {
+    // While core 0 runs it could still post to core 1 (core_loop), so core 1 is not deadlocked
+    // then; once core 0 ended, nothing can wake core 1 any more and its loop says so.
+    std::atomic<bool> core0_ended{false};
+    std::atomic<bool> core1_waited_after_core0{false};
     auto fn = [&](std::size_t core) -> sluice::task<void> {
-        if (core == 1) {
-            asleep.wait();
-            sluice::event never;
-            co_await never.wait();  // nothing can ever set it: the loop reports a deadlock
+        if (core == 0) {
+            co_await sluice::sleep_for(1ms);
+            core0_ended = true;
+            co_return;
         }
-        co_await sleep_an_hour(asleep, cancelled);
+        sluice::event never;
+        co_await never.wait();  // nothing ever sets it
+        core1_waited_after_core0 = true;
     };
     REQUIRE_THROWS_WITH(sluice::run_on_cores(2, fn), Catch::Contains("deadlock"));
-    CHECK(cancelled.load() == 1);
+    CHECK(core0_ended.load());
+    CHECK_FALSE(core1_waited_after_core0.load());
+}
+
+TEST_CASE("core_loop: a core waiting only for a post that another core makes later is not a deadlock",
+          "[run_on_cores]") {
+    // Core 1 holds no handle of its own loop and waits for core 0's post, which comes only after
+    // core 0's timer: in between, only the directory says that core 1 can still be woken.
+    std::atomic<bool> delivered{false};
+    sluice::event woken;  // core 1's
+    sluice::run_on_cores(2, [&](std::size_t core) -> sluice::task<void> {
+        if (core == 0) {
+            co_await sluice::sleep_for(20ms);
+            sluice::core_loop(1).post([&] { woken.set(); });
+            co_return;
+        }
+        co_await woken.wait();
+        delivered = true;
+    });
+    CHECK(delivered.load());
+}
+
+TEST_CASE("run_on_cores: loops that cannot be created fail it with their error, no core waits at the start",
+          "[run_on_cores]") {
+    std::atomic<int> called{0};
+    auto fn = [&](std::size_t) -> sluice::task<void> {
+        called.fetch_add(1);
+        co_return;
+    };
+    sluice::cores_options invalid;
+    invalid.loop.ring.submission_entries = 0;  // std::invalid_argument from each core's run
+    REQUIRE_THROWS_AS(sluice::run_on_cores(1, fn, invalid), std::invalid_argument);
+    try {
+        sluice::run_on_cores(3, fn, invalid);
+        FAIL("run_on_cores did not throw");
+    } catch (const sluice::exception_group& group) {
+        CHECK(group.exceptions().size() == 3);
+    }
+    CHECK(called.load() == 0);
 }
 
 TEST_CASE("run_on_cores: a core that ends cancelled, with no failure, makes it throw cancelled_error",

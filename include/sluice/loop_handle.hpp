@@ -21,6 +21,7 @@
 ///   point. To cancel a task on stop, join it with `std::stop_callback cb(token, [&] { h.cancel(); })`
 ///   (see `until_stopped` in tests/loop_handle_test.cpp).
 
+#include <cstddef>
 #include <memory>
 #include <stdexcept>
 #include <stop_token>
@@ -32,6 +33,9 @@
 #include "task.hpp"
 
 namespace sluice {
+
+class loop_handle;
+loop_handle core_loop(std::size_t core);  // run_on_cores.hpp
 
 /// A thread-safe reference to an event loop; copies are cheap (a shared pointer).
 class loop_handle {
@@ -73,6 +77,7 @@ public:
 
 private:
     friend loop_handle current_loop();
+    friend loop_handle core_loop(std::size_t core);
     explicit loop_handle(std::shared_ptr<detail::remote_inbox> inbox) noexcept : inbox_(std::move(inbox)) {
         inbox_->retain_handle();
     }

@@ -22,11 +22,17 @@
 /// - `cores_options::pin`: thread `i` is pinned to the i-th CPU of the calling thread's affinity
 ///   mask (modulo their number); failing to pin is that core's failure.
 /// - Work crosses between cores only by message: `loop_handle` (post/spawn) and `channel<T>`.
+/// - `core_loop(j)`: the `loop_handle` of core j's loop, from any task on any core's loop (and from
+///   `fn` itself). Every core's loop exists before any `fn(i)` is called, so it works from the first
+///   line. `core_count()`: n. Both throw std::logic_error on a thread that is not one of
+///   run_on_cores' cores (a plain thread, a worker of to_thread); `core_loop(j >= n)` throws
+///   std::out_of_range. A handle kept past run_on_cores' end refuses posts (returns false).
 
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -37,6 +43,7 @@
 #include "detail/awaitable_traits.hpp"
 #include "detail/run_on_cores.hpp"
 #include "event_loop.hpp"
+#include "loop_handle.hpp"
 #include "task.hpp"
 #include "task_group.hpp"
 
@@ -69,6 +76,7 @@ auto run_on_cores(std::size_t n, Fn fn, const cores_options& options = {}) {
     try {
         for (std::size_t i = 0; i < n; ++i) {
             threads.emplace_back([&group, &fn, &options, &cpus, i] {
+                detail::core_directory::current() = &group;
                 try {
                     if (!cpus.empty()) detail::pin_this_thread(cpus[i % cpus.size()]);
                     sluice::run(detail::core_main<T>(group, fn, i), options.loop);
@@ -76,6 +84,7 @@ auto run_on_cores(std::size_t n, Fn fn, const cores_options& options = {}) {
                 } catch (...) {
                     group.failed(std::current_exception());
                 }
+                detail::core_directory::current() = nullptr;
             });
         }
     } catch (...) {
@@ -98,6 +107,30 @@ auto run_on_cores(std::size_t n, Fn fn, const cores_options& options = {}) {
         for (std::size_t i = 0; i < n; ++i) values.push_back(std::move(*group.result(i)));
         return values;
     }
+}
+
+namespace detail {
+inline core_directory& this_threads_cores(const char* who) {
+    core_directory* directory = core_directory::current();
+    if (directory == nullptr) {
+        throw std::logic_error(std::string("sluice::") + who + ": not on a core of sluice::run_on_cores");
+    }
+    return *directory;
+}
+}  // namespace detail
+
+/// The number of cores of the run_on_cores this thread is a core of (std::logic_error elsewhere).
+inline std::size_t core_count() { return detail::this_threads_cores("core_count").size(); }
+
+/// The loop of core `core` of the run_on_cores this thread is a core of; std::out_of_range when
+/// `core >= core_count()`, std::logic_error on any other thread.
+inline loop_handle core_loop(std::size_t core) {
+    const detail::core_directory& cores = detail::this_threads_cores("core_loop");
+    if (core >= cores.size()) {
+        throw std::out_of_range("sluice::core_loop: core " + std::to_string(core) + " of " +
+                                std::to_string(cores.size()));
+    }
+    return loop_handle(cores.inbox(core));
 }
 
 }  // namespace sluice

@@ -1,6 +1,19 @@
 #pragma once
-// Machinery of sluice/run_on_cores.hpp: the state the cores' threads share (which core's main task
-// can be cancelled, the failures, the results), the main coroutine of each core's loop, and pinning.
+// Machinery of sluice/run_on_cores.hpp: the state the cores' threads share (every core's loop, which
+// core's main task can be cancelled, the failures, the results), the main coroutine of each core's
+// loop, and pinning.
+//
+// Every core's loop is known before any fn(i) is called: core_main first registers its loop's inbox
+// in the group's directory and waits (blocking its own thread, before its loop has anything else to
+// do) until all n cores registered or the group stops. So `core_loop(j)` works from the first line
+// of every fn(i), and the directory never changes afterwards: lookups read it without a lock.
+// TRICKY: a loop reports a deadlock when nothing can wake it, and a loop_handle alive anywhere counts
+// as "someone can still post". Under run_on_cores any other core can post at any time through
+// core_loop(), even one that holds no handle yet, so a core waiting only for such a post is not
+// deadlocked: while two or more cores run, the directory holds one handle's worth (retain_handle) on
+// every core's loop. When all but one core have ended, nobody else can reach the last one through
+// the directory: the retains are released (which wakes the loops to look again), and a core stuck
+// for good is reported as before.
 //
 // Each core runs `sluice::run(core_main(...))` on its own thread. core_main spawns `fn(i)` on its
 // loop and awaits its join_handle; while it waits, the handle is registered here, so the first
@@ -17,11 +30,14 @@
 #include <sched.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -31,16 +47,76 @@
 #include "../cancellation.hpp"
 #include "../event_loop.hpp"
 #include "../task.hpp"
+#include "remote_inbox.hpp"
 
 namespace sluice::detail {
 
-/// What the cores' threads share: the registered main tasks, the failures and the results.
-template <class T>
-class core_group {
+/// Every core's loop (its inbox), by core index; the part of a core_group that does not depend on
+/// the cores' value type, so a core's thread can find it through `current_directory()`.
+class core_directory {
 public:
-    explicit core_group(std::size_t n) : running_(n, nullptr), results_(n) {}
-    core_group(const core_group&) = delete;
-    core_group& operator=(const core_group&) = delete;
+    explicit core_directory(std::size_t n) : inboxes_(n) {}
+    core_directory(const core_directory&) = delete;
+    core_directory& operator=(const core_directory&) = delete;
+
+    /// The directory of the run_on_cores whose core runs on this thread; null elsewhere.
+    static core_directory*& current() noexcept {
+        thread_local core_directory* directory = nullptr;
+        return directory;
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return inboxes_.size(); }
+    /// Core `i`'s inbox. Read without a lock: fn(i) runs only after the start barrier, after which
+    /// the directory never changes. A core that never registered (the group stopped while it was
+    /// starting) has none; its fn never runs, so this is only reachable from another core's code.
+    [[nodiscard]] const std::shared_ptr<remote_inbox>& inbox(std::size_t i) const {
+        if (inboxes_[i] == nullptr) throw std::logic_error("sluice::core_loop: that core never started");
+        return inboxes_[i];
+    }
+
+protected:
+    /// Loop thread of core `i`: records its loop, then blocks until every core did or the group
+    /// stops (`stopping` is the derived group's flag, guarded by `mutex_`).
+    void register_and_wait(std::size_t i, std::shared_ptr<remote_inbox> inbox, const bool& stopping) {
+        std::unique_lock lock(mutex_);
+        inboxes_[i] = std::move(inbox);
+        if (++registered_ == inboxes_.size()) {
+            if (inboxes_.size() > 1) {
+                for (const auto& each : inboxes_) each->retain_handle();
+                retained_ = true;
+            }
+            all_registered_.notify_all();
+        }
+        all_registered_.wait(lock, [&] { return registered_ == inboxes_.size() || stopping; });
+    }
+    /// The group began stopping: release the cores waiting at the start barrier. Caller holds mutex_.
+    void release_barrier() noexcept { all_registered_.notify_all(); }
+    /// A core's main task ended. Caller holds mutex_.
+    void core_ended() noexcept {
+        if (++ended_ + 1 < inboxes_.size() || !retained_) return;
+        retained_ = false;
+        for (const auto& each : inboxes_) each->release_handle();
+    }
+
+    std::mutex mutex_;
+
+private:
+    std::vector<std::shared_ptr<remote_inbox>> inboxes_;
+    std::size_t registered_ = 0;
+    std::size_t ended_ = 0;
+    bool retained_ = false;  // every inbox carries one retain_handle() of ours
+    std::condition_variable all_registered_;
+};
+
+/// What the cores' threads share: the directory of loops, the registered main tasks, the failures
+/// and the results.
+template <class T>
+class core_group : public core_directory {
+public:
+    explicit core_group(std::size_t n) : core_directory(n), running_(n, nullptr), results_(n) {}
+
+    /// Loop thread of core `i`, before anything else: see core_directory::register_and_wait.
+    void arrive(std::size_t i) { register_and_wait(i, remote_inbox::of(event_loop::current()), stopping_); }
 
     /// Loop thread of core `i`: its main task was spawned; cancelled at once if the group stops.
     void started(std::size_t i, join_handle<T>& main) {
@@ -55,6 +131,7 @@ public:
     void ended(std::size_t i) {
         std::lock_guard lock(mutex_);
         running_[i] = nullptr;
+        core_ended();
     }
 
     /// Any core's thread: that core failed. The first failure cancels every other core.
@@ -68,6 +145,7 @@ public:
         }
         if (stopping_) return;
         stopping_ = true;
+        release_barrier();
         for (join_handle<T>* main : running_) {
             if (main != nullptr) main->cancel();
         }
@@ -82,7 +160,6 @@ public:
     [[nodiscard]] std::vector<std::exception_ptr>& failures() noexcept { return failures_; }
 
 private:
-    std::mutex mutex_;
     bool stopping_ = false;
     std::vector<join_handle<T>*> running_;
     std::vector<std::exception_ptr> failures_;
@@ -94,6 +171,7 @@ private:
 /// task, so an exception from the call itself is that core's failure.
 template <class T, class Fn>
 task<void> core_main(core_group<T>& group, const Fn& fn, std::size_t i) {
+    group.arrive(i);
     join_handle<T> main = sluice::spawn(std::cref(fn), i);
     group.started(i, main);
     std::exception_ptr failure;
