@@ -226,6 +226,28 @@ SLUICE_TEST_CASE("read_at/write_at at offset UINT64_MAX (or past INT64_MAX) fail
     CHECK(content == bytes_of("0123456789"));
 }
 
+SLUICE_TEST_CASE("a path is anything a std::filesystem::path was made from: text, a path, a directory_entry",
+                 "[file]") {
+    // file.hpp does not include <filesystem> (issue #10): its path parameter takes these directly.
+    temp_dir dir;
+    const fs::path as_path = dir / "a";
+    const std::string as_string = (dir / "b").string();
+    const std::string_view as_view = as_string;
+    co_await sluice::write_file(as_path, "path");
+    co_await sluice::write_file(as_view, "view");
+    co_await sluice::write_file(as_string.c_str(), "chars");  // replaces b
+    CHECK(co_await sluice::read_file(as_path) == bytes_of("path"));
+    CHECK(co_await sluice::read_file(as_string) == bytes_of("chars"));
+    CHECK(co_await sluice::read_file(std::string(as_string)) == bytes_of("chars"));
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir.path)) {
+        file opened = co_await file::open(entry);
+        CHECK(opened.size() == 4 + (entry.path().filename() == "b" ? 1 : 0));
+        co_await opened.close();
+    }
+    const int error = co_await system_error_of(file::open(fs::path(dir / "missing")));
+    CHECK(error == ENOENT);
+}
+
 SLUICE_TEST_CASE("read_file/write_file round trip and write_file replaces atomically", "[file]") {
     temp_dir dir;
     const std::vector<std::byte> first = random_bytes(100'000, 1);

@@ -15,6 +15,11 @@
 ///   the new, never a mix; not durable against power loss unless `{.sync = true}` (fsync before
 ///   the rename).
 ///
+/// A `path` is anything a std::filesystem::path could be made from for these functions before: text
+/// (`"a/b"`, std::string, std::string_view), a std::filesystem::path or a directory_entry. This
+/// header does not include <filesystem> (the costliest standard header to compile); include it to
+/// use std::filesystem.
+///
 /// The coroutine-returning functions are templates with an unused, defaulted parameter: call them as
 /// usual; only naming one without calling it needs `<>` (`&sluice::read_file<>`). g++ 12 would
 /// otherwise compile all of them into every translation unit that includes this header (see
@@ -34,8 +39,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -58,7 +63,7 @@ public:
     /// `co_await open(path, flags, mode)` yields the open file; `mode` applies when O_CREAT creates
     /// it (minus the umask). @see openat(2), io_uring_prep_openat(3)
     template <class = void>
-    [[nodiscard]] static task<file> open(std::filesystem::path path, int flags = O_RDONLY, mode_t mode = 0644) {
+    [[nodiscard]] static task<file> open(detail::path_text path, int flags = O_RDONLY, mode_t mode = 0644) {
         co_return file(co_await detail::open_naming_path(path, flags, mode));  // `path` lives in this frame
     }
 
@@ -124,7 +129,7 @@ struct write_file_options {
 /// `co_await read_file(path)` yields the whole file's bytes. std::system_error (ENOENT, EISDIR...)
 /// on failure. @see openat(2), pread(2)
 template <class = void>
-[[nodiscard]] task<std::vector<std::byte>> read_file(std::filesystem::path path) {
+[[nodiscard]] task<std::vector<std::byte>> read_file(detail::path_text path) {
     return detail::read_whole_file(std::move(path));
 }
 
@@ -133,12 +138,12 @@ template <class = void>
 /// removed and `path` is untouched. `bytes` must stay valid until the co_await completes.
 /// @see renameat(2), io_uring_prep_renameat(3)
 template <class = void>
-[[nodiscard]] task<void> write_file(std::filesystem::path path, std::span<const std::byte> data,
+[[nodiscard]] task<void> write_file(detail::path_text path, std::span<const std::byte> data,
                                     write_file_options options = {}) {
     return detail::write_whole_file(std::move(path), data, options.mode, options.sync);
 }
 template <class = void>
-[[nodiscard]] task<void> write_file(std::filesystem::path path, std::string_view data,
+[[nodiscard]] task<void> write_file(detail::path_text path, std::string_view data,
                                     write_file_options options = {}) {
     return write_file(std::move(path), std::as_bytes(std::span(data)), options);
 }

@@ -3,7 +3,7 @@
 // io_awaitable (io_uring; on the epoll backend a job on the worker pool) or a loop of them, and the
 // read_file/write_file coroutines.
 //
-// TRICKY (lifetimes): paths are std::filesystem::path parameters of the coroutines below, so they
+// TRICKY (lifetimes): paths are path_text parameters (a std::string) of the coroutines below, so they
 // live in the frame until the op completes (io_uring reads the path when the SQE is submitted,
 // after await_suspend, on the next loop turn; a worker thread reads it when it runs the job). Buffers are the caller's spans: they must
 // stay valid until the co_await completes, which io_awaitable guarantees is after the kernel is
@@ -23,8 +23,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <concepts>
 #include <exception>
-#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +40,36 @@
 #include "transfer_all.hpp"
 
 namespace sluice::detail {
+
+/// A path as the file functions take it: its text (a std::string), made implicitly from anything a
+/// caller passed when they took a std::filesystem::path: text (`"a/b"`, std::string,
+/// std::string_view), a std::filesystem::path (through c_str()), a std::filesystem::directory_entry
+/// (through path()). <filesystem> is the most expensive standard header to compile (issue #10), and
+/// on Linux a path is only its bytes; callers that use std::filesystem include it themselves.
+class path_text {
+public:
+    path_text(std::string text) noexcept : text_(std::move(text)) {}  // NOLINT(google-explicit-constructor)
+    path_text(const char* text) : text_(text) {}                       // NOLINT(google-explicit-constructor)
+    path_text(std::string_view text) : text_(text) {}                  // NOLINT(google-explicit-constructor)
+    /// A std::filesystem::path, or anything else whose c_str() is its text.
+    template <class Path>
+        requires(!std::convertible_to<const Path&, std::string_view>) && requires(const Path& path) {
+            { path.c_str() } -> std::convertible_to<const char*>;
+        }
+    path_text(const Path& path) : text_(path.c_str()) {}  // NOLINT(google-explicit-constructor)
+    /// A std::filesystem::directory_entry: its path().
+    template <class Entry>
+        requires requires(const Entry& entry) {
+            { entry.path().c_str() } -> std::convertible_to<const char*>;
+        }
+    path_text(const Entry& entry) : text_(entry.path().c_str()) {}  // NOLINT(google-explicit-constructor)
+
+    [[nodiscard]] const char* c_str() const noexcept { return text_.c_str(); }
+    [[nodiscard]] const std::string& native() const noexcept { return text_; }
+
+private:
+    std::string text_;
+};
 
 // --- operations (each names its man page) -------------------------------------------------------
 
@@ -135,7 +165,7 @@ task<void> close_fd(unique_fd owned) {
 }
 
 /// open_op whose failure names the path: "open <path>: <message>".
-inline auto open_naming_path(const std::filesystem::path& path, int flags, mode_t mode) {
+inline auto open_naming_path(const path_text& path, int flags, mode_t mode) {
     return naming_failure(open_op(path.c_str(), flags, mode), "open", [&path]() -> const std::string& {
         return path.native();
     });
@@ -144,7 +174,7 @@ inline auto open_naming_path(const std::filesystem::path& path, int flags, mode_
 /// The whole file: sized from fstat(2) (one byte more, so the read that finds EOF needs no second
 /// buffer), grown if the file is longer than it said (/proc files say 0).
 template <class = void>
-task<std::vector<std::byte>> read_whole_file(std::filesystem::path path) {
+task<std::vector<std::byte>> read_whole_file(path_text path) {
     unique_fd fd(co_await open_naming_path(path, O_RDONLY, 0));
     struct stat info {};
     std::size_t capacity = 4096;
@@ -169,7 +199,7 @@ task<std::vector<std::byte>> read_whole_file(std::filesystem::path path) {
 /// come from getrandom(2) (not <random>, which every includer of file.hpp would compile); should it
 /// fail (no entropy yet at early boot), the pid, the thread (its counter's address) and the count of
 /// tries still tell the names apart.
-inline std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
+inline std::string temporary_sibling(const path_text& path) {
     thread_local std::uint64_t tries = 0;
     std::uint64_t random = 0;
     if (::getrandom(&random, sizeof random, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof random)) {
@@ -177,14 +207,12 @@ inline std::filesystem::path temporary_sibling(const std::filesystem::path& path
     }
     char suffix[32];
     std::snprintf(suffix, sizeof suffix, ".tmp.%016llx", static_cast<unsigned long long>(random));
-    std::filesystem::path result = path;
-    result += suffix;
-    return result;
+    return path.native() + suffix;
 }
 
 /// "<temporary> (temporary file for <path>)": what write_file's failures name.
-inline std::string temporary_for(const std::filesystem::path& temporary, const std::filesystem::path& path) {
-    return temporary.native() + " (temporary file for " + path.native() + ")";
+inline std::string temporary_for(const std::string& temporary, const path_text& path) {
+    return temporary + " (temporary file for " + path.native() + ")";
 }
 
 /// Writes `data` to a new temporary file beside `path`, optionally fsyncs it, closes it and
@@ -195,8 +223,8 @@ inline std::string temporary_for(const std::filesystem::path& temporary, const s
 /// /proc/version): Permission denied", "rename <temporary> to <path>: ...", since the target
 /// itself may well exist and be fine.
 template <class = void>
-task<void> write_whole_file(std::filesystem::path path, std::span<const std::byte> data, mode_t mode, bool sync) {
-    std::filesystem::path temporary;
+task<void> write_whole_file(path_text path, std::span<const std::byte> data, mode_t mode, bool sync) {
+    std::string temporary;
     unique_fd fd;
     for (int attempt = 0;; ++attempt) {
         temporary = temporary_sibling(path);
@@ -222,7 +250,7 @@ task<void> write_whole_file(std::filesystem::path path, std::span<const std::byt
     } catch (const std::system_error& error) {
         const bool renaming = step == std::string_view("rename");
         failure = std::make_exception_ptr(os_error(
-            error.code(), step, renaming ? temporary.native() + " to " + path.native() : temporary_for(temporary, path)));
+            error.code(), step, renaming ? temporary + " to " + path.native() : temporary_for(temporary, path)));
     } catch (...) {
         failure = std::current_exception();
     }
