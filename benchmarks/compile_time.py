@@ -4,16 +4,18 @@
 Builds nothing and needs no build directory:
     python3 benchmarks/compile_time.py [--runs N] [--cxx g++] [--flags "-std=c++20 -O0"]
                                        [--tree LABEL=INCLUDE_DIR ...] [--headers H,...] [--each]
-                                       [--std] [--std-each] [--no-asio] [--markdown-out FILE]
+                                       [--std] [--std-each] [--no-asio] [--cpu N] [--markdown-out FILE]
 
 Each probe is a one-line translation unit, `#include <header>`, compiled with
 `CXX FLAGS -I INCLUDE_DIR -c probe.cpp -o /dev/null` in a fresh process; its cost is the user CPU time
 of the compiler and everything it ran (cc1plus, as), read from getrusage(RUSAGE_CHILDREN), so the
 other processes sharing the machine change it much less than wall time. Runs are interleaved (for
 each run, every probe in turn: A B C A B C ...), so drift in the machine's speed spreads over every
-probe. The table gives per probe the median and min-max user seconds and the ratio of its median to
-the median of the <boost/asio.hpp> probe (the yardstick of issue #10: umbrella <= 0.7x,
-as_completed.hpp <= 1.0 s).
+probe. The table gives per probe the median and min-max user seconds and the ratios of its median to
+the median, and of its min to the min, of the <boost/asio.hpp> probe (the yardstick of issue #10:
+umbrella <= 0.7x, as_completed.hpp <= 1.0 s). The min is the figure least disturbed by the machine:
+where the CPUs differ in speed or drift (a shared or virtual machine), pin the compilers with
+--cpu N (every compiler runs on CPU N only) and read both.
 
 --tree LABEL=DIR (repeatable) compiles the sluice probes against several include trees in the same
 interleaved run, e.g. a checkout of an older commit beside the working tree:
@@ -24,7 +26,8 @@ Without --tree the tree is this checkout's include/ (label "sluice").
 --each adds one probe per public header of the first tree (each compiled on its own);
 --std adds one probe including every standard or system header that the sluice headers include
 directly: what the library's dependencies alone cost; --std-each adds one probe per such header.
---no-asio leaves the Asio probe out (then no ratio column).
+--no-asio leaves the Asio probe out (then no ratio columns).
+--cpu N runs every compiler on CPU N only (sched_setaffinity, inherited by the compiler's processes).
 
 Exit status: 0 when every compilation succeeded, 1 otherwise (the compiler's error is printed),
 2 on bad usage. Never used as a test: timings are reported, not asserted.
@@ -136,18 +139,20 @@ def table(probes, asio):
     head = "| probe | user s, median (min–max) | runs |"
     rule = "|---|---|---|"
     if ratio:
-        head = "| probe | user s, median (min–max) | / Asio's | runs |"
-        rule = "|---|---|---|---|"
+        head = "| probe | user s, median (min–max) | median / Asio's | min / Asio's | runs |"
+        rule = "|---|---|---|---|---|"
     lines += [head, rule]
     asio_median = statistics.median(asio.times) if ratio else None
+    asio_min = min(asio.times) if ratio else None
     for probe in probes:
         if not probe.times:
-            lines.append(f"| {probe.label} | failed | | |" if ratio else f"| {probe.label} | failed | |")
+            lines.append(f"| {probe.label} | failed | | | |" if ratio else f"| {probe.label} | failed | |")
             continue
         median = statistics.median(probe.times)
         cells = [probe.label, f"{fmt(median)} ({fmt(min(probe.times))}–{fmt(max(probe.times))})"]
         if ratio:
             cells.append(f"{median / asio_median:.2f}×")
+            cells.append(f"{min(probe.times) / asio_min:.2f}×")
         cells.append(str(len(probe.times)))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -164,11 +169,17 @@ def main():
     parser.add_argument("--std", action="store_true", help="a probe of all the system headers sluice uses")
     parser.add_argument("--std-each", action="store_true", help="and one probe per system header")
     parser.add_argument("--no-asio", action="store_true")
+    parser.add_argument("--cpu", type=int, help="run every compiler on this CPU only")
     parser.add_argument("--markdown-out", type=Path)
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
+    if args.cpu is not None:
+        try:
+            os.sched_setaffinity(0, {args.cpu})  # the compilers inherit it
+        except (OSError, ValueError) as error:
+            parser.error(f"--cpu {args.cpu}: {error}")
     probes = build_probes(args)
     asio = next((p for p in probes if p.header == ASIO), None)
     version = subprocess.run([args.cxx, "--version"], capture_output=True, text=True).stdout.splitlines()
@@ -190,7 +201,8 @@ def main():
                     probe.times.append(spent)
             print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
 
-    heading = (f"{args.runs} run(s) per probe, interleaved; `{args.cxx} {args.flags} -c`, "
+    pinned = f", pinned to CPU {args.cpu}" if args.cpu is not None else ""
+    heading = (f"{args.runs} run(s) per probe, interleaved{pinned}; `{args.cxx} {args.flags} -c`, "
                f"{version[0] if version else args.cxx}; {os.cpu_count()} CPUs, {platform.platform()}, "
                f"load average {load:.2f} at start; total {time.monotonic() - started:.0f} s.")
     output = heading + "\n\n" + table(probes, asio) + "\n"
