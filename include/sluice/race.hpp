@@ -15,7 +15,6 @@
 /// - `when_any` of an empty range: `std::invalid_argument` (when awaited). A range given as an
 ///   lvalue is referenced and must outlive the returned task; an rvalue is moved in.
 
-#include <ranges>
 #include <type_traits>
 #include <utility>
 
@@ -26,14 +25,14 @@ namespace sluice {
 /// The first of the awaitables to finish, as a variant whose index() is the winner's position; the
 /// others are cancelled and awaited first.
 template <class... Awaitables>
-    requires(sizeof...(Awaitables) > 0 && !(std::ranges::input_range<std::remove_cvref_t<Awaitables>> || ...))
+    requires(sizeof...(Awaitables) > 0 && !(detail::input_range<std::remove_cvref_t<Awaitables>> || ...))
 auto race(Awaitables&&... awaitables) {
     return detail::race_variadic<detail::stored_awaitable_t<Awaitables>...>(std::forward<Awaitables>(awaitables)...);
 }
 
 /// The first awaitable of `source` to finish: its position and value; the others are cancelled
 /// and awaited first. std::invalid_argument for an empty range.
-template <std::ranges::input_range Source>
+template <detail::input_range Source>
 auto when_any(Source&& source) {
     return detail::when_any_range<detail::stored_source_t<Source>>(std::forward<Source>(source));
 }

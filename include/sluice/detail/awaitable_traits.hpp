@@ -4,7 +4,7 @@
 
 #include <concepts>
 #include <coroutine>
-#include <ranges>
+#include <iterator>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -35,6 +35,23 @@ using await_result_t = decltype(std::declval<awaiter_t<A>&>().await_resume());
 template <class T>
 using monostate_if_void_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
+// std::ranges::input_range, iterator_t and range_rvalue_reference_t, spelled as the standard
+// defines them with what <iterator> declares (std::ranges::begin/end/iter_move, std::input_iterator):
+// <ranges> would add its views and algorithms to every includer of the combinators (issue #10).
+
+template <class R>
+using iterator_t = decltype(std::ranges::begin(std::declval<R&>()));
+
+/// std::ranges::input_range<R>.
+template <class R>
+concept input_range = requires(R& range) {
+    std::ranges::begin(range);
+    std::ranges::end(range);
+} && std::input_iterator<iterator_t<R>>;
+
+template <class R>
+using range_rvalue_reference_t = std::iter_rvalue_reference_t<iterator_t<R>>;
+
 }  // namespace sluice::detail
 
 namespace sluice {
@@ -52,7 +69,7 @@ concept awaitable = requires(detail::awaiter_t<A>& awaiter) {
 
 /// An input range whose elements, taken out of it (`std::ranges::iter_move`), are awaitable.
 template <class R>
-concept awaitable_range = std::ranges::input_range<R> && awaitable<std::ranges::range_rvalue_reference_t<R>>;
+concept awaitable_range = detail::input_range<R> && awaitable<detail::range_rvalue_reference_t<R>>;
 
 }  // namespace sluice
 
