@@ -16,7 +16,6 @@
 ///   started children finish, then its exception is rethrown.
 
 #include <cstddef>
-#include <ranges>
 #include <type_traits>
 #include <utility>
 
@@ -32,7 +31,7 @@ inline constexpr return_exceptions_t return_exceptions{};
 
 /// Awaits every awaitable concurrently; the tuple of their results, fail-fast.
 template <awaitable... Awaitables>
-    requires(!(std::ranges::input_range<std::remove_cvref_t<Awaitables>> || ...))
+    requires(!(detail::input_range<std::remove_cvref_t<Awaitables>> || ...))
 auto gather(Awaitables&&... awaitables) {
     if constexpr (sizeof...(Awaitables) == 0) {
         return detail::gather_nothing();
@@ -43,7 +42,7 @@ auto gather(Awaitables&&... awaitables) {
 
 /// Like gather(a, b, ...), but a `result<T>` per child and nothing cancelled.
 template <awaitable... Awaitables>
-    requires(!(std::ranges::input_range<std::remove_cvref_t<Awaitables>> || ...))
+    requires(!(detail::input_range<std::remove_cvref_t<Awaitables>> || ...))
 auto gather(return_exceptions_t, Awaitables&&... awaitables) {
     if constexpr (sizeof...(Awaitables) == 0) {
         return detail::gather_nothing();

@@ -44,9 +44,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
-#include <ranges>
 #include <type_traits>
 #include <utility>
 

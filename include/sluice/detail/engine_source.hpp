@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <ranges>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -63,8 +62,8 @@ inline constexpr bool is_async_generator_v<async_generator<T>> = true;
 
 template <class Range>
 struct source_traits {
-    using item_type = std::remove_cvref_t<std::ranges::range_rvalue_reference_t<Range>>;
-    using position = std::ranges::iterator_t<Range>;  // where the next pull continues
+    using item_type = std::remove_cvref_t<range_rvalue_reference_t<Range>>;
+    using position = iterator_t<Range>;  // where the next pull continues
 };
 template <class Item>
 struct source_traits<async_generator<Item>> {
