@@ -5,6 +5,7 @@
 #include <sluice/cancellation.hpp>
 #include <sluice/concurrency_limit.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <deque>

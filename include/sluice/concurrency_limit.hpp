@@ -55,10 +55,10 @@ public:
 
     /// An AIMD limit; std::invalid_argument on invalid parameters.
     concurrency_limit(aimd parameters)  // NOLINT(google-explicit-constructor): pass aimd{...} where a limit goes
-        : state_(std::make_shared<detail::limit_state>(0, detail::aimd_algorithm(std::move(parameters)))) {}
+        : state_(std::make_shared<detail::limit_state>(std::make_unique<detail::aimd_algorithm>(std::move(parameters)))) {}
     /// A gradient limit; std::invalid_argument on invalid parameters.
     concurrency_limit(gradient parameters)  // NOLINT(google-explicit-constructor)
-        : state_(std::make_shared<detail::limit_state>(0, detail::gradient_algorithm(std::move(parameters)))) {}
+        : state_(std::make_shared<detail::limit_state>(std::make_unique<detail::gradient_algorithm>(std::move(parameters)))) {}
 
     /// A fixed limit of n (n >= 0, else std::invalid_argument); set_limit still changes it.
     friend concurrency_limit fixed(std::ptrdiff_t n);

@@ -12,13 +12,13 @@
 // aimd, gradient) come first, in namespace sluice: they are part of the API of
 // sluice/concurrency_limit.hpp, declared here so that the algorithms reading them stand alone.
 
-#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -112,6 +112,21 @@ struct limit_sample {
     throw std::invalid_argument(std::string("sluice::concurrency_limit: ") + what);
 }
 
+// std::clamp, std::max and std::min without <algorithm>: since C++20 it brings the ranges algorithms
+// to every includer of a limit, the combinators among them (issue #10).
+template <class T>
+constexpr T clamped(T value, T low, T high) noexcept {
+    return value < low ? low : high < value ? high : value;
+}
+template <class T>
+constexpr T larger(T a, T b) noexcept {
+    return a < b ? b : a;
+}
+template <class T>
+constexpr T smaller(T a, T b) noexcept {
+    return b < a ? b : a;
+}
+
 inline void check_bounds(std::ptrdiff_t initial, std::ptrdiff_t min, std::ptrdiff_t max, double backoff) {
     if (min < 1) invalid_limit("min must be at least 1");
     if (max < min) invalid_limit("max must not be below min");
@@ -120,9 +135,11 @@ inline void check_bounds(std::ptrdiff_t initial, std::ptrdiff_t min, std::ptrdif
 }
 
 /// What aimd and gradient share: bounds, a real-valued estimate, the one-decrease-per-round fence
-/// and the error classification.
+/// and the error classification; update() is each one's own.
 class adaptive_base {
 public:
+    virtual ~adaptive_base() = default;
+
     adaptive_base(std::ptrdiff_t initial, std::ptrdiff_t min, std::ptrdiff_t max, double backoff,
                   overload_predicate is_overload)
         : estimate_(static_cast<double>(initial)), min_(min), max_(max), backoff_(backoff),
@@ -133,13 +150,16 @@ public:
     /// The estimate rounded down: it stays within [min_, max_] and min_ >= 1, so the conversion's
     /// truncation is the floor (no <cmath>, which would weigh on every includer of as_completed.hpp).
     [[nodiscard]] std::ptrdiff_t limit() const noexcept {
-        return std::clamp(static_cast<std::ptrdiff_t>(estimate_), min_, max_);
+        return clamped(static_cast<std::ptrdiff_t>(estimate_), min_, max_);
     }
 
     void reset(std::ptrdiff_t limit) {
         if (limit < min_ || limit > max_) invalid_limit("set_limit: outside the limit's [min, max]");
         estimate_ = static_cast<double>(limit);
     }
+
+    /// Learns from one finished operation (the limit() it gives is the new limit).
+    virtual void update(const limit_sample& sample) = 0;
 
     [[nodiscard]] bool overload(const std::exception_ptr& error) const {
         if (is_overload_) return is_overload_(error);
@@ -156,11 +176,11 @@ protected:
     /// Multiplicative decrease, unless this overload belongs to a round already answered.
     void back_off(const limit_sample& sample) noexcept {
         if (sample.sequence < fence_) return;
-        estimate_ = std::max(static_cast<double>(min_), estimate_ * backoff_);
+        estimate_ = larger(static_cast<double>(min_), estimate_ * backoff_);
         fence_ = sample.next_sequence;
     }
     void grow_to(double target) noexcept {
-        estimate_ = std::clamp(target, static_cast<double>(min_), static_cast<double>(max_));
+        estimate_ = clamped(target, static_cast<double>(min_), static_cast<double>(max_));
     }
     /// Growing a limit the load does not even half use would let it run away from reality.
     [[nodiscard]] bool app_limited(const limit_sample& sample) const noexcept {
@@ -175,7 +195,7 @@ protected:
     std::uint64_t fence_ = 0;
 };
 
-class aimd_algorithm : public adaptive_base {
+class aimd_algorithm final : public adaptive_base {
 public:
     explicit aimd_algorithm(aimd p)
         : adaptive_base(p.initial, p.min, p.max, p.backoff, std::move(p.is_overload)), window_(p.window),
@@ -185,7 +205,7 @@ public:
         if (timeout_ < std::chrono::nanoseconds::zero()) invalid_limit("aimd timeout must not be negative");
     }
 
-    void update(const limit_sample& sample) {
+    void update(const limit_sample& sample) override {
         sluice::outcome result = sample.result;
         if (result == sluice::outcome::success && timeout_ > timeout_.zero() && sample.latency > timeout_) {
             result = sluice::outcome::overload;
@@ -195,7 +215,7 @@ public:
             if (slow_start_ > 1.0 && sample.sequence >= fence_) {
                 // Slow start multiplied the limit by slow_start every round, so the round before
                 // this one was served fine: go back to it, as TCP halves when slow start ends.
-                estimate_ = std::max(static_cast<double>(min_), estimate_ / slow_start_);
+                estimate_ = larger(static_cast<double>(min_), estimate_ / slow_start_);
                 slow_start_ = 1.0;
                 fence_ = sample.next_sequence;
                 return;
@@ -221,7 +241,7 @@ private:
     std::ptrdiff_t successes_ = 0;
 };
 
-class gradient_algorithm : public adaptive_base {
+class gradient_algorithm final : public adaptive_base {
 public:
     explicit gradient_algorithm(gradient p)
         : adaptive_base(p.initial, p.min, p.max, p.backoff, std::move(p.is_overload)), tolerance_(p.tolerance),
@@ -233,20 +253,20 @@ public:
         if (p.short_window < 1 || p.long_window < 1) invalid_limit("gradient windows must be at least 1");
     }
 
-    void update(const limit_sample& sample) {
+    void update(const limit_sample& sample) override {
         if (sample.result == sluice::outcome::overload) {
             back_off(sample);
             return;
         }
         if (sample.result != sluice::outcome::success) return;
-        const double latency = std::max(1.0, static_cast<double>(sample.latency.count()));
+        const double latency = larger(1.0, static_cast<double>(sample.latency.count()));
         if (samples_++ == 0) {
             recent_ = baseline_ = latency;
         } else {
             recent_ += (latency - recent_) / short_window_;
             baseline_ = recent_ < baseline_ ? recent_ : baseline_ + (recent_ - baseline_) / long_window_;
         }
-        const double ratio = std::clamp(tolerance_ * baseline_ / recent_, 0.5, 1.0);
+        const double ratio = clamped(tolerance_ * baseline_ / recent_, 0.5, 1.0);
         if (ratio >= 1.0 && app_limited(sample)) return;
         // An operation started before the last overload's decrease says nothing about the new
         // limit: growing on it would undo the decrease within the round (each slot above a
@@ -263,7 +283,7 @@ public:
         // taken at the new limit arrives, overshoot a thrashing server's capacity threefold and
         // then collapse (a sawtooth from 2 to 47 against a capacity of 16, seen in
         // examples/adaptive --mode slow).
-        grow_to(std::min(estimate_ * (1.0 - smoothing_) + target * smoothing_, round_start_ + headroom_));
+        grow_to(smaller(estimate_ * (1.0 - smoothing_) + target * smoothing_, round_start_ + headroom_));
     }
 
 private:
@@ -291,23 +311,23 @@ protected:
 /// The shared state behind concurrency_limit handles.
 class limit_state {
 public:
-    using algorithm = std::variant<std::monostate, aimd_algorithm, gradient_algorithm>;
-
-    limit_state(std::ptrdiff_t limit, algorithm how) : limit_(limit), algorithm_(std::move(how)) {
+    /// A fixed limit (std::invalid_argument if negative).
+    limit_state(std::ptrdiff_t limit, std::monostate /*fixed*/) : limit_(limit) {
         if (limit < 0) invalid_limit("the limit must not be negative");
-        if (auto* adaptive = adaptive_algorithm()) limit_ = adaptive->limit();
     }
+    /// An adaptive limit, starting at the algorithm's.
+    explicit limit_state(std::unique_ptr<adaptive_base> how) : limit_(how->limit()), algorithm_(std::move(how)) {}
     limit_state(const limit_state&) = delete;
     limit_state& operator=(const limit_state&) = delete;
 
     [[nodiscard]] std::ptrdiff_t limit() const noexcept { return limit_; }
     [[nodiscard]] std::ptrdiff_t in_flight() const noexcept { return in_flight_; }
     [[nodiscard]] bool has_room() const noexcept { return in_flight_ < limit_; }
-    [[nodiscard]] bool adaptive() const noexcept { return algorithm_.index() != 0; }
+    [[nodiscard]] bool adaptive() const noexcept { return algorithm_ != nullptr; }
 
     void set_limit(std::ptrdiff_t limit) {
         if (limit < 0) invalid_limit("set_limit: the limit must not be negative");
-        if (auto* adaptive = adaptive_algorithm()) adaptive->reset(limit);
+        if (algorithm_ != nullptr) algorithm_->reset(limit);
         change_to(limit);
     }
 
@@ -334,14 +354,8 @@ public:
         const limit_sample sample{std::chrono::duration_cast<std::chrono::nanoseconds>(now - ticket.started), result,
                                   ticket.sequence, next_sequence_, in_flight_};
         --in_flight_;
-        std::visit(
-            [&](auto& how) {
-                if constexpr (!std::is_same_v<std::decay_t<decltype(how)>, std::monostate>) {
-                    how.update(sample);
-                    change_to(how.limit());
-                }
-            },
-            algorithm_);
+        algorithm_->update(sample);
+        change_to(algorithm_->limit());
         notify();
     }
 
@@ -353,8 +367,7 @@ public:
             return sluice::outcome::ignored;
         } catch (...) {
         }
-        const adaptive_base* adaptive = adaptive_algorithm();
-        return adaptive != nullptr && adaptive->overload(error) ? sluice::outcome::overload : sluice::outcome::ignored;
+        return algorithm_ != nullptr && algorithm_->overload(error) ? sluice::outcome::overload : sluice::outcome::ignored;
     }
 
     /// Registers a watcher (a semaphore, an engine); it must unwatch before it dies.
@@ -365,18 +378,6 @@ public:
     void add_one() { change_to(limit_ + 1); }
 
 private:
-    [[nodiscard]] adaptive_base* adaptive_algorithm() noexcept {
-        return std::visit(
-            [](auto& how) -> adaptive_base* {
-                if constexpr (std::is_base_of_v<adaptive_base, std::decay_t<decltype(how)>>) return &how;
-                return nullptr;
-            },
-            algorithm_);
-    }
-    [[nodiscard]] const adaptive_base* adaptive_algorithm() const noexcept {
-        return const_cast<limit_state*>(this)->adaptive_algorithm();
-    }
-
     void change_to(std::ptrdiff_t limit) {
         if (limit == limit_) return;
         limit_ = limit;
@@ -395,7 +396,7 @@ private:
     std::ptrdiff_t limit_;
     std::ptrdiff_t in_flight_ = 0;
     std::uint64_t next_sequence_ = 0;
-    algorithm algorithm_;
+    std::unique_ptr<adaptive_base> algorithm_;  // null for a fixed limit
     std::function<void(std::ptrdiff_t)> on_change_;
     std::vector<limit_watcher*> watchers_;  // few: the semaphores and engines sharing the limit
 };
