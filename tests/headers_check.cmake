@@ -1,4 +1,4 @@
-# cmake -DCXX=<compiler> -DNM=<nm> -DINCLUDE=<include dir> -DWORK=<scratch dir> -DMODE=code|io -P headers_check.cmake
+# cmake -DCXX=<compiler> -DNM=<nm> -DINCLUDE=<include dir> -DWORK=<scratch dir> -DMODE=code|io|std -P headers_check.cmake
 # What including a sluice header costs its user (issue #10), checked without timing anything:
 #   MODE=code: a translation unit that only includes <sluice/sluice.hpp> (every public header)
 #              compiles to an object file that defines no function: including sluice compiles
@@ -6,6 +6,9 @@
 #              template, and an out-of-line virtual function not declared inline is its class's key
 #              function: either put code into every object file, which cost 1.5 s per file.)
 #   MODE=io:   the headers that do no I/O pull in neither <liburing.h> nor <sys/epoll.h>.
+#   MODE=std:  the standard headers that sluice stopped needing stay out: <filesystem> (the
+#              costliest; file.hpp takes paths as text) from every header, <ranges> and <algorithm>
+#              from the bounded combinators (their range concepts are spelled with <iterator>).
 # benchmarks/compile_time.py measures the time itself.
 
 # Runs a command; stops the check with `what` and the command's stderr when it fails. Its stdout
@@ -46,6 +49,22 @@ elseif(MODE STREQUAL "io")
             message(FATAL_ERROR "<sluice/${header}.hpp> does no I/O but includes ${io}")
         endif()
     endforeach()
+elseif(MODE STREQUAL "std")
+    # header: the standard headers it must not pull in, directly or not
+    set(rules "sluice:filesystem" "as_completed:ranges,algorithm" "igather:ranges,algorithm"
+              "concurrency_limit:ranges,algorithm" "gather:ranges" "race:ranges")
+    foreach(rule IN LISTS rules)
+        string(REPLACE ":" ";" parts "${rule}")
+        list(GET parts 0 header)
+        list(GET parts 1 forbidden)
+        string(REPLACE "," "|" forbidden "${forbidden}")
+        run_or_fail(dependencies "${CXX} -M <sluice/${header}.hpp>" "${CXX}" -std=c++20 "-I${INCLUDE}" -M -x c++
+                    "${INCLUDE}/sluice/${header}.hpp")
+        string(REGEX MATCHALL "[^ \n]*/(${forbidden})[ \n\\]" found "${dependencies} ")
+        if(found)
+            message(FATAL_ERROR "<sluice/${header}.hpp> includes ${found}")
+        endif()
+    endforeach()
 else()
-    message(FATAL_ERROR "MODE must be code or io, not '${MODE}'")
+    message(FATAL_ERROR "MODE must be code, io or std, not '${MODE}'")
 endif()
