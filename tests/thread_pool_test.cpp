@@ -404,12 +404,25 @@ SLUICE_TEST_CASE("a cancel pending when to_thread is awaited is delivered at onc
 
 SLUICE_TEST_CASE("wait_for around a running job raises timeout_error only after the job finished",
                  "[to_thread][cancel]") {
+    // The job must be running when the deadline passes (a job still queued then never runs: the
+    // case after the next). So `holder` keeps the loop thread busy until the job has started (no
+    // timer can fire meanwhile), and the job is released only by holder's timer, due after the
+    // deadline. No wall-clock assumption: before, a worker slower than 10 ms to pick the job up
+    // (a loaded machine) made the job "queued at the deadline" and the case failed.
+    std::atomic<bool> started{false};
+    std::atomic<bool> release{false};
     std::atomic<bool> finished{false};
-    const auto start = steady::now();
+    auto holder = sluice::spawn([](std::atomic<bool>& s, std::atomic<bool>& r) -> sluice::task<void> {
+        co_await sluice::yield();  // runs once wait_for below has submitted the job and armed its deadline
+        while (!s.load()) std::this_thread::yield();
+        co_await sluice::sleep_for(20ms);  // due after wait_for's deadline (10 ms, armed earlier)
+        r = true;
+    }(started, release));
     bool timed_out = false;
     try {
-        co_await sluice::wait_for(sluice::to_thread([&finished] {
-                                      std::this_thread::sleep_for(100ms);
+        co_await sluice::wait_for(sluice::to_thread([&started, &release, &finished] {
+                                      started = true;
+                                      block_until(release);
                                       finished = true;
                                       return 1;
                                   }),
@@ -418,8 +431,8 @@ SLUICE_TEST_CASE("wait_for around a running job raises timeout_error only after 
         timed_out = true;
         CHECK(finished.load());
     }
+    co_await holder;
     CHECK(timed_out);
-    CHECK(steady::now() - start >= 100ms);
 }
 
 SLUICE_TEST_CASE("wait_for around a job that finishes in time returns its value", "[to_thread]") {
