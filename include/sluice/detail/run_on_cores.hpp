@@ -76,8 +76,8 @@ public:
 
 protected:
     /// Loop thread of core `i`: records its loop, then blocks until every core did or the group
-    /// stops (`stopping` is the derived group's flag, guarded by `mutex_`).
-    void register_and_wait(std::size_t i, std::shared_ptr<remote_inbox> inbox, const bool& stopping) {
+    /// stops.
+    void register_and_wait(std::size_t i, std::shared_ptr<remote_inbox> inbox) {
         std::unique_lock lock(mutex_);
         inboxes_[i] = std::move(inbox);
         if (++registered_ == inboxes_.size()) {
@@ -87,10 +87,16 @@ protected:
             }
             all_registered_.notify_all();
         }
-        all_registered_.wait(lock, [&] { return registered_ == inboxes_.size() || stopping; });
+        all_registered_.wait(lock, [&] { return registered_ == inboxes_.size() || stopping_; });
     }
-    /// The group began stopping: release the cores waiting at the start barrier. Caller holds mutex_.
-    void release_barrier() noexcept { all_registered_.notify_all(); }
+    /// The first failure: the group stops, and the cores waiting at the start barrier go on (to be
+    /// cancelled). False if it had already stopped. Caller holds mutex_.
+    [[nodiscard]] bool begin_stopping() noexcept {
+        if (stopping_) return false;
+        stopping_ = true;
+        all_registered_.notify_all();
+        return true;
+    }
     /// A core's main task ended. Caller holds mutex_.
     void core_ended() noexcept {
         if (++ended_ + 1 < inboxes_.size() || !retained_) return;
@@ -99,6 +105,7 @@ protected:
     }
 
     std::mutex mutex_;
+    bool stopping_ = false;  // see begin_stopping; guarded by mutex_
 
 private:
     std::vector<std::shared_ptr<remote_inbox>> inboxes_;
@@ -116,7 +123,7 @@ public:
     explicit core_group(std::size_t n) : core_directory(n), running_(n, nullptr), results_(n) {}
 
     /// Loop thread of core `i`, before anything else: see core_directory::register_and_wait.
-    void arrive(std::size_t i) { register_and_wait(i, remote_inbox::of(event_loop::current()), stopping_); }
+    void arrive(std::size_t i) { register_and_wait(i, remote_inbox::of(event_loop::current())); }
 
     /// Loop thread of core `i`: its main task was spawned; cancelled at once if the group stops.
     void started(std::size_t i, join_handle<T>& main) {
@@ -143,9 +150,7 @@ public:
             // No memory to keep the failure: the cores are still stopped and, with no failure
             // left to report, run_on_cores reports the cancellation.
         }
-        if (stopping_) return;
-        stopping_ = true;
-        release_barrier();
+        if (!begin_stopping()) return;
         for (join_handle<T>* main : running_) {
             if (main != nullptr) main->cancel();
         }
@@ -160,7 +165,6 @@ public:
     [[nodiscard]] std::vector<std::exception_ptr>& failures() noexcept { return failures_; }
 
 private:
-    bool stopping_ = false;
     std::vector<join_handle<T>*> running_;
     std::vector<std::exception_ptr> failures_;
     std::vector<std::optional<std::conditional_t<std::is_void_v<T>, char, T>>> results_;
