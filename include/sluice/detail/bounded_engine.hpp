@@ -307,7 +307,7 @@ private:
         puller_context_ = cancel_context{};
         auto handle = puller_.handle();
         handle.promise().context = &puller_context_;
-        handle.promise().listener = this;
+        handle.promise().set_listener(this);
         const bool was_drained = drained();
         pulling_ = true;
         if (was_drained) loop_->adopt(*this);
@@ -351,7 +351,7 @@ private:
             return;
         }
         promise.item.context = cancel_context{};
-        promise.listener = this;
+        promise.set_listener(this);
         promise.context = &promise.item.context;
         // TRICKY: a plain nested resume, not resume_nested: the item runs until its first real
         // suspension and may finish right here, and then item_finished may already have freed its

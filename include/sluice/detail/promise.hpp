@@ -12,7 +12,9 @@
 //    simply returns, and the awaiter goes on without suspending at all. See resume_nested's
 //    TRICKY note for why this is not symmetric transfer too.
 
+#include <cassert>
 #include <coroutine>
+#include <cstdint>
 #include <type_traits>
 
 namespace sluice::detail {
@@ -34,25 +36,61 @@ protected:
 };
 
 /// Base of the promise of every sluice coroutine type (task, async_generator, internal drivers).
-struct promise_base {
-    /// Resumed (by symmetric transfer) when this coroutine finishes or yields; null means "nobody".
-    std::coroutine_handle<> continuation = nullptr;
-    /// The cancellation context of the unit this coroutine runs in; null outside sluice tasks.
-    cancel_context* context = nullptr;
-    /// When set, told at final suspend instead of resuming `continuation` (tasks only).
-    finish_listener* listener = nullptr;
-    /// Set while `resume_nested` runs this coroutine (see there).
-    bool resumed_inline = false;
-    /// Set when the coroutine reached a final/yield point during such a resume.
-    bool reached_inline = false;
+///
+/// TRICKY (layout): every frame carries one, and a fan-out keeps a million frames, so it is two
+/// words. Who is told at the final suspend -- nobody, the awaiter (a continuation to resume) or a
+/// finish_listener -- is one tagged word (a coroutine is awaited or watched, never both), and the
+/// two flags of a nested resume live in its low bits too: a frame and a listener are at least
+/// 8-aligned (both start with a pointer), so bits 0-2 of either address are free.
+class promise_base {
+public:
+    /// Resumed (by symmetric transfer) when this coroutine finishes or yields; null means "nobody"
+    /// (also when a listener watches it instead).
+    [[nodiscard]] std::coroutine_handle<> continuation() const noexcept {
+        if ((word_ & listener_bit) != 0) return nullptr;
+        return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(word_ & ~flag_mask));
+    }
+    /// When set, told at final suspend instead of resuming a continuation (tasks only).
+    [[nodiscard]] finish_listener* listener() const noexcept {
+        if ((word_ & listener_bit) == 0) return nullptr;
+        return reinterpret_cast<finish_listener*>(word_ & ~flag_mask);
+    }
+    /// True while someone awaits or watches this coroutine (a continuation or a listener is set).
+    [[nodiscard]] bool awaited() const noexcept { return (word_ & ~inline_mask) != 0; }
 
+    void set_continuation(std::coroutine_handle<> next) noexcept { set_target(next.address(), 0); }
+    void set_listener(finish_listener* listener) noexcept { set_target(listener, listener_bit); }
+
+    /// Set while `resume_nested` runs this coroutine (see there).
+    [[nodiscard]] bool resumed_inline() const noexcept { return (word_ & resumed_inline_bit) != 0; }
     /// Called at a final/yield point with whom the coroutine would transfer to: during a nested
     /// resume, control must instead return to resume_nested (the awaiter is on the stack below).
     [[nodiscard]] std::coroutine_handle<> transfer_unless_nested(std::coroutine_handle<> next) noexcept {
-        if (!resumed_inline) return next;
-        reached_inline = true;
+        if (!resumed_inline()) return next;
+        word_ |= reached_inline_bit;
         return std::noop_coroutine();
     }
+
+    /// The cancellation context of the unit this coroutine runs in; null outside sluice tasks.
+    cancel_context* context = nullptr;
+
+private:
+    template <class Promise>
+    friend bool resume_nested(std::coroutine_handle<Promise> coroutine) noexcept;
+
+    static constexpr std::uintptr_t listener_bit = 1;
+    static constexpr std::uintptr_t resumed_inline_bit = 2;  // resume_nested runs the coroutine
+    static constexpr std::uintptr_t reached_inline_bit = 4;  // it reached a final/yield point meanwhile
+    static constexpr std::uintptr_t inline_mask = resumed_inline_bit | reached_inline_bit;
+    static constexpr std::uintptr_t flag_mask = listener_bit | inline_mask;
+
+    void set_target(void* target, std::uintptr_t tag) noexcept {
+        const auto address = reinterpret_cast<std::uintptr_t>(target);
+        assert((address & flag_mask) == 0);
+        word_ = address | tag | (word_ & inline_mask);
+    }
+
+    std::uintptr_t word_ = 0;  // continuation or listener address | listener_bit | inline flags
 };
 
 template <class Promise>
@@ -70,7 +108,8 @@ struct transfer_to_continuation {
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
         promise_base& promise = self.promise();
-        return promise.transfer_unless_nested(promise.continuation ? promise.continuation : std::noop_coroutine());
+        const std::coroutine_handle<> next = promise.continuation();
+        return promise.transfer_unless_nested(next ? next : std::noop_coroutine());
     }
     void await_resume() const noexcept {}
 };
@@ -94,11 +133,10 @@ struct transfer_to_continuation {
 template <class Promise>
 [[nodiscard]] bool resume_nested(std::coroutine_handle<Promise> coroutine) noexcept {
     promise_base& promise = coroutine.promise();
-    promise.resumed_inline = true;
-    promise.reached_inline = false;
+    promise.word_ = (promise.word_ & ~promise_base::inline_mask) | promise_base::resumed_inline_bit;
     coroutine.resume();
-    promise.resumed_inline = false;
-    return promise.reached_inline;
+    promise.word_ &= ~promise_base::resumed_inline_bit;
+    return (promise.word_ & promise_base::reached_inline_bit) != 0;
 }
 
 /// Starts or advances `awaited` on behalf of `awaiting` (see resume_nested) and returns
@@ -109,7 +147,7 @@ template <class Promise>
 [[nodiscard]] bool resume_awaited(std::coroutine_handle<Promise> awaited, std::coroutine_handle<> awaiting,
                                   cancel_context* context) noexcept {
     promise_base& promise = awaited.promise();
-    promise.continuation = awaiting;
+    promise.set_continuation(awaiting);
     promise.context = context;
     return !resume_nested(awaited);
 }

@@ -46,7 +46,7 @@ protected:
 
 /// What the bounded engine keeps per running item, folded into the item's own promise: no separate
 /// slot object, no pointer from a slot to the frame and back. The engine is the item's
-/// promise_base::listener (no pointer of its own here).
+/// promise_base::listener() (no pointer of its own here).
 struct engine_item_state {
     cancel_context context;     // the item's own cancellation unit (promise_base::context points here)
     std::uint32_t index = 0;      // submission index, low 32 bits (only differences are used)
@@ -61,10 +61,10 @@ public:
     struct final_awaiter : transfer_to_continuation {
         std::coroutine_handle<> await_suspend(std::coroutine_handle<task_promise> self) const noexcept {
             task_promise& promise = self.promise();
-            if (finish_listener* listener = promise.listener) {
+            if (finish_listener* listener = promise.listener()) {
                 // TRICKY: an engine item's listener may free the frame in there (it is never run
                 // nested, and transfers nowhere), so the frame is read before the call only.
-                if (!promise.resumed_inline) return listener->finished(self);
+                if (!promise.resumed_inline()) return listener->finished(self);
                 (void)listener->finished(self);
                 return promise.transfer_unless_nested(std::noop_coroutine());
             }
@@ -85,7 +85,7 @@ public:
 template <class Promise>
 [[nodiscard]] const char* unenterable(std::coroutine_handle<Promise> handle) noexcept {
     if (!handle) return "sluice: awaiting an empty task (default-constructed or moved-from)";
-    if (!handle.done() && (handle.promise().continuation || handle.promise().listener)) {
+    if (!handle.done() && handle.promise().awaited()) {
         return "sluice: awaiting a task that is already being awaited";
     }
     return nullptr;

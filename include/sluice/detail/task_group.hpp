@@ -143,8 +143,7 @@ private:
         }
         BodyPromise& promise = body.promise();
         promise.context = &body_context_;
-        promise.listener = &body_listener;
-        promise.continuation = waiter;  // unused (the listener decides); marks the task as awaited
+        promise.set_listener(&body_listener);  // also marks the body as awaited
         // The body runs its first steps here (resume_nested: if it ends before suspending, its
         // final suspend returns to us rather than to the waiter, which is still inside this
         // await_suspend). Children cannot end meanwhile: they start on later loop turns.
