@@ -91,7 +91,7 @@ public:
 protected:
     cancellable_wait() noexcept = default;
     /// Only before the wait was awaited: the moved-to object starts afresh.
-    cancellable_wait(cancellable_wait&&) noexcept : cancellation_point() {}
+    cancellable_wait(cancellable_wait&&) noexcept : detail::cancellation_point() {}
     cancellable_wait& operator=(cancellable_wait&&) = delete;
     ~cancellable_wait() = default;
 

@@ -37,8 +37,10 @@ namespace sluice {
 
 /// Suspends for `duration` (zero or negative: one loop turn; too long to represent, or infinite:
 /// forever, until cancelled). A NaN `duration<double>` is `std::invalid_argument`.
+/// (By reference: a by-value argument is a temporary of the `co_await` expression, which GCC keeps
+/// in the awaiting coroutine's frame, 8 B per sleeping frame.)
 template <class Rep, class Period>
-[[nodiscard]] detail::sleep_awaitable sleep_for(std::chrono::duration<Rep, Period> duration) {
+[[nodiscard]] detail::sleep_awaitable sleep_for(const std::chrono::duration<Rep, Period>& duration) {
     return detail::sleep_awaitable(detail::deadline_after(duration, "sleep_for"));
 }
 

@@ -17,24 +17,15 @@
 //    operation's result (a permit, a dequeued item, bytes read) is never thrown away.
 
 #include <coroutine>
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
 #include "../cancellation.hpp"
+#include "cancellable_wait.hpp"
 #include "promise.hpp"
 
 namespace sluice::detail {
-
-/// A suspended wait that can be asked to end early.
-class cancellable_wait {
-public:
-    /// Arrange for the waiter to be resumed (through the ready queue, or after the kernel confirms an
-    /// I/O cancel). Never resumes inline.
-    virtual void cancel_wait() noexcept = 0;
-
-protected:
-    ~cancellable_wait() = default;
-};
 
 /// TRICKY (layout): one word, since every unit has one (an engine item's is in its promise, and a
 /// fan-out keeps a million items). A pending request and a registered wait never coexist: a wait
@@ -80,45 +71,66 @@ private:
 /// Base of an awaitable that is a cancellation point. Derived classes call `enter` in
 /// await_suspend, `finish_completed` or `finish_cancelled` when the wait ends, and
 /// `throw_if_cancelled` first thing in await_resume.
-class cancellation_point : public cancellable_wait {
+///
+/// `Wait` is the cancellable_wait it implements: cancellable_wait itself, or a timer_node (a wait
+/// that is also a timer: a sleep, a deadline), so that such an awaitable has one vtable pointer,
+/// not two (8 B in every sleeping frame).
+///
+/// TRICKY (layout): the `cancelled` flag is bit 0 of the context's address (a cancel_context holds
+/// a pointer, so the bit is free): a bool beside the two words padded a sleeping frame by 8 B.
+template <class Wait>
+class basic_cancellation_point : public Wait {
 protected:
-    cancellation_point() = default;
-    cancellation_point(const cancellation_point&) = delete;
-    cancellation_point& operator=(const cancellation_point&) = delete;
-    ~cancellation_point() = default;
+    basic_cancellation_point() = default;
+    basic_cancellation_point(const basic_cancellation_point&) = delete;
+    basic_cancellation_point& operator=(const basic_cancellation_point&) = delete;
+    ~basic_cancellation_point() = default;
 
     /// False: a cancel was pending and is delivered now, without suspending.
     template <class Promise>
     [[nodiscard]] bool enter(std::coroutine_handle<Promise> waiter) noexcept {
         waiter_ = waiter;
-        context_ = context_of(waiter);
-        if (context_ != nullptr && context_->take_pending()) {
-            cancelled_ = true;
+        cancel_context* const context = context_of(waiter);
+        context_ = reinterpret_cast<std::uintptr_t>(context) | (context_ & cancelled_bit);
+        if (context != nullptr && context->take_pending()) {
+            finish_cancelled();
             return false;
         }
-        if (context_ != nullptr) context_->wait_on(this);
+        if (context != nullptr) context->wait_on(this);
         return true;
     }
     void finish_completed() noexcept {
-        if (context_ != nullptr) context_->wait_done(this);
+        if (cancel_context* context = this->context()) context->wait_done(this);
     }
-    void finish_cancelled() noexcept { cancelled_ = true; }
+    void finish_cancelled() noexcept { context_ |= cancelled_bit; }
+    [[nodiscard]] bool cancelled() const noexcept { return (context_ & cancelled_bit) != 0; }
     /// TRICKY: the wait is unregistered here too, because a yield (a past deadline) is resumed by
     /// the ready queue without any finish_* call: a request made later while the task runs must
     /// stay pending, not be sent to this dead awaiter. And the request counts as delivered only
     /// now, when the exception is thrown, so further requests made between the interruption and
     /// this resumption coalesce with it (one delivery per request).
     void throw_if_cancelled() const {
-        if (context_ != nullptr) context_->wait_done(this);
-        if (cancelled_) {
-            if (context_ != nullptr) context_->delivered();
+        cancel_context* const context = this->context();
+        if (context != nullptr) context->wait_done(this);
+        if (cancelled()) {
+            if (context != nullptr) context->delivered();
             throw cancelled_error();
         }
     }
 
     std::coroutine_handle<> waiter_ = nullptr;
-    cancel_context* context_ = nullptr;
-    bool cancelled_ = false;
+
+private:
+    static constexpr std::uintptr_t cancelled_bit = 1;
+
+    [[nodiscard]] cancel_context* context() const noexcept {
+        return reinterpret_cast<cancel_context*>(context_ & ~cancelled_bit);
+    }
+
+    std::uintptr_t context_ = 0;  // the waiter's cancel_context (or null) | cancelled_bit
 };
+
+/// The cancellation point of a wait that is nothing else (most of them).
+using cancellation_point = basic_cancellation_point<cancellable_wait>;
 
 }  // namespace sluice::detail

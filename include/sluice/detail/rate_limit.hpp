@@ -69,6 +69,10 @@ public:
         loop_->add_timer(*this);
     }
 
+    /// Never called: the bucket's timer is no cancellation point (its waiters are list_waiters,
+    /// each registered with its own task's context), so no cancel_context ever holds it.
+    void cancel_wait() noexcept override {}
+
     void expired() noexcept override {
         refill(clock::now());
         while (!waiters_.empty() && credit_ >= per_ns_) {

@@ -42,7 +42,7 @@ template <class Rep, class Period>
     return now + step;
 }
 
-class scope_state : public cancellation_point, public timer_node {
+class scope_state : public basic_cancellation_point<timer_node> {
 public:
     explicit scope_state(clock::time_point until) noexcept { deadline = until; }
     scope_state(const scope_state&) = delete;

@@ -20,13 +20,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "cancellable_wait.hpp"
 #include "intrusive_list.hpp"
 
 namespace sluice::detail {
 
 using clock = std::chrono::steady_clock;
 
-class timer_node {
+/// TRICKY (layout): a timer node is a cancellable_wait too, so a sleep or a deadline (a wait that is
+/// also a timer) carries one vtable pointer for both roles (basic_cancellation_point<timer_node>).
+/// A timer that no cancel can reach (the rate limiter's refill) says so in its cancel_wait.
+class timer_node : public cancellable_wait {
 public:
     /// Called by the loop when the deadline has passed; must not resume anything inline.
     virtual void expired() noexcept = 0;
