@@ -100,6 +100,32 @@ SLUICE_TEST_CASE("sleepers with equal deadlines wake in the order they were arme
     CHECK(woken == expected);
 }
 
+namespace {
+sluice::task<void> spin_until(const bool& stop) {
+    while (!stop) co_await sluice::yield();
+}
+}  // namespace
+
+SLUICE_TEST_CASE("10,000 sleepers due at once all wake in arming order while 5,000 tasks keep yielding",
+                 "[sleep][order]") {
+    // The loop makes at most a few thousand due timers ready per turn (the ready queue stays small
+    // when a million sleeps end together); the rest must still fire, in order, on the next turns,
+    // even though the ready queue is never empty meanwhile.
+    bool all_woke = false;
+    std::vector<sluice::join_handle<void>> spinners;
+    for (int i = 0; i < 5000; ++i) spinners.push_back(sluice::spawn(spin_until(all_woke)));
+    const auto deadline = steady::now() + 50ms;
+    std::vector<int> woken;
+    std::vector<sluice::join_handle<void>> sleepers;
+    for (int id = 0; id < 10000; ++id) sleepers.push_back(sluice::spawn(wake_at(deadline, id, woken)));
+    for (auto& sleeper : sleepers) co_await sleeper;
+    all_woke = true;
+    for (auto& spinner : spinners) co_await spinner;
+    std::vector<int> expected(10000);
+    std::iota(expected.begin(), expected.end(), 0);
+    CHECK(woken == expected);
+}
+
 SLUICE_TEST_CASE("sleep_for(0) is one loop turn: a task that is ready runs first", "[sleep][yield]") {
     std::vector<std::string> order;
     auto other = sluice::spawn(record(order, "other"));

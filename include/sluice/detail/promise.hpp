@@ -92,6 +92,7 @@ private:
 
     std::uintptr_t word_ = 0;  // continuation or listener address | listener_bit | inline flags
 };
+static_assert(sizeof(promise_base) == 2 * sizeof(void*), "promise_base is in every frame: keep it two words");
 
 template <class Promise>
 [[nodiscard]] cancel_context* context_of(std::coroutine_handle<Promise> handle) noexcept {

@@ -100,6 +100,9 @@ public:
     }
 };
 
+static_assert(sizeof(sleep_awaitable) == 7 * sizeof(void*),
+              "a sleep is in every sleeping frame: vtable, waiter, context, deadline, order, FIFO links");
+
 /// `yield()`: one trip through the ready queue, and a cancellation point. It needs no timer node,
 /// nor even a registration with the cancel context: the handle is queued either way, so a cancel
 /// requested meanwhile simply stays pending in the context, and await_resume delivers it (one
