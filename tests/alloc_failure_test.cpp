@@ -1,12 +1,14 @@
 // Allocation-failure injection (issue 9): this binary replaces the global operator new with one that
-// throws std::bad_alloc at the k-th allocation once armed. Coroutine frames come from it too
-// (detail/frame_allocator.hpp falls back to ::operator new when its per-thread free lists are
-// empty, and each run here is on a fresh thread).
+// throws std::bad_alloc at the k-th allocation once armed. Coroutine frames come from it too:
+// SLUICE_FRAME_ARENA=0 sends them to operator new instead of the frame arena, whose own failure
+// (a chunk that cannot be mapped) frame_arena_test covers.
 //
 // Each scenario (gather, igather stopped early, task_group, queue) is run for k = 0, 1, 2, ...
 // until a run completes without reaching the k-th allocation. Every run must end with the
 // scenario's value or a std::bad_alloc (or another exception the scenario reports), never a crash,
 // a hang (a CTest TIMEOUT), a leaked counted object or frame (ASan's leak check on the asan preset).
+
+#define SLUICE_FRAME_ARENA 0
 
 #include <sluice/cancellation.hpp>
 #include <sluice/event_loop.hpp>
@@ -80,8 +82,8 @@ struct loop_report {
 
 /// Runs `scenario` (a function returning a task<int> that yields `expected` when nothing fails)
 /// with the k-th allocation failing, for k = 0, 1, ... until one run allocates fewer than k + 1
-/// times: that run must give `expected`. Each run is on a fresh thread: the frame allocator's free
-/// lists are per thread, so every frame of the run really comes from operator new.
+/// times: that run must give `expected`. Each run is on a fresh thread, so it starts with no loop of
+/// its own.
 template <class Scenario>
 loop_report fail_each_allocation(const char* name, Scenario scenario, int expected) {
     loop_report report;
