@@ -206,7 +206,7 @@ TEST_CASE("frame arena: a chunk that cannot be mapped is std::bad_alloc, and the
     if (child == 0) {
         std::vector<void*> blocks;
         blocks.reserve(200 * blocks_per_chunk);  // before the limit bites: only the arena may fail
-        // Room for a few more chunks (each mapping asks for 4 MiB to align 2 MiB), then none.
+        // Room for a few more chunks (a mapping asks for 2 MiB, or 4 MiB where the kernel does not align it), then none.
         long pages = 0;
         if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
             if (std::fscanf(statm, "%ld", &pages) != 1) pages = 0;

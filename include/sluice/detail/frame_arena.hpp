@@ -341,16 +341,7 @@ private:
     }
 
     frame_chunk& map_chunk(size_class& sizes, std::size_t block_bytes) {
-        // mmap only promises page alignment: map twice the size and trim to a 2 MiB boundary.
-        void* raw = ::mmap(nullptr, 2 * frame_chunk::bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (raw == MAP_FAILED) throw std::bad_alloc();
-        const auto start = reinterpret_cast<std::uintptr_t>(raw);
-        const std::uintptr_t aligned = (start + frame_chunk::bytes - 1) & ~(frame_chunk::bytes - 1);
-        if (aligned != start) ::munmap(raw, aligned - start);
-        if (const std::uintptr_t tail = start + frame_chunk::bytes - aligned; tail != 0) {
-            ::munmap(reinterpret_cast<void*>(aligned + frame_chunk::bytes), tail);
-        }
-        void* memory = reinterpret_cast<void*>(aligned);
+        void* memory = map_aligned();
         if (sizes.chunk_count >= small_page_chunks) ::madvise(memory, frame_chunk::bytes, MADV_HUGEPAGE);  // advice: failure is harmless
         auto* chunk = new (memory) frame_chunk(id_, static_cast<std::uint32_t>(block_bytes));
         SLUICE_DETAIL_POISON(chunk->next_unused, static_cast<std::size_t>(chunk->end - chunk->next_unused));
@@ -358,6 +349,28 @@ private:
         ++sizes.chunk_count;
         chunk_counter().fetch_add(1, std::memory_order_relaxed);
         return *chunk;
+    }
+
+    /// 2 MiB of fresh memory on a 2 MiB boundary.
+    static void* map_aligned() {
+        constexpr int protection = PROT_READ | PROT_WRITE;
+        constexpr int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+        // Linux 6.7 and later place an anonymous mapping whose size is a multiple of 2 MiB on a
+        // 2 MiB boundary: try that first (one system call instead of three).
+        void* exact = ::mmap(nullptr, frame_chunk::bytes, protection, flags, -1, 0);
+        if (exact == MAP_FAILED) throw std::bad_alloc();
+        if ((reinterpret_cast<std::uintptr_t>(exact) & (frame_chunk::bytes - 1)) == 0) return exact;
+        ::munmap(exact, frame_chunk::bytes);
+        // mmap only promises page alignment: map twice the size and trim to a boundary.
+        void* raw = ::mmap(nullptr, 2 * frame_chunk::bytes, protection, flags, -1, 0);
+        if (raw == MAP_FAILED) throw std::bad_alloc();
+        const auto start = reinterpret_cast<std::uintptr_t>(raw);
+        const std::uintptr_t aligned = (start + frame_chunk::bytes - 1) & ~(frame_chunk::bytes - 1);
+        if (aligned != start) ::munmap(raw, aligned - start);
+        if (const std::uintptr_t tail = start + frame_chunk::bytes - aligned; tail != 0) {
+            ::munmap(reinterpret_cast<void*>(aligned + frame_chunk::bytes), tail);
+        }
+        return reinterpret_cast<void*>(aligned);
     }
 
     static void unmap_chunk(frame_chunk& chunk) noexcept {
