@@ -22,10 +22,19 @@ template <bool Collect>
 inline constexpr error_mode gather_errors = Collect ? error_mode::deliver : error_mode::fail_fast;
 
 /// gather's results, written in place by the engine as each child finishes (result_sink).
+///
+/// A trivial element (a number, a POD struct) is written straight into the vector that gather
+/// returns: a zero-filled slot is indistinguishable from an empty one, and nothing is observable
+/// about constructing it, so no "written yet" flag is kept (std::optional<long long> is 16 B, twice
+/// the value) and nothing is copied at the end. Any other element waits in an optional slot until
+/// every child finished, and is then moved into the result in source order.
 template <bool Collect, class T>
 class gathered_results final : public result_sink<T> {
     static constexpr bool stores = Collect || !std::is_void_v<T>;
     using element = std::conditional_t<Collect, result<T>, std::conditional_t<std::is_void_v<T>, char, T>>;
+    static constexpr bool in_place =
+        stores && std::is_trivially_default_constructible_v<element> && std::is_trivially_copyable_v<element>;
+    using slot = std::conditional_t<in_place, element, std::optional<element>>;
 
 public:
     using value_type = std::conditional_t<Collect, std::vector<result<T>>, std::conditional_t<std::is_void_v<T>, void, std::vector<T>>>;
@@ -37,6 +46,8 @@ public:
             count_ = std::max<std::size_t>(count_, index + 1);
             if constexpr (Collect) {
                 slots_[index].emplace(out.take_result());
+            } else if constexpr (in_place) {
+                slots_[index] = out.take();
             } else {
                 slots_[index].emplace(out.take());
             }
@@ -45,7 +56,10 @@ public:
 
     /// Every child delivered (the engine ended without an error): the results in source order.
     value_type take() {
-        if constexpr (stores) {
+        if constexpr (in_place) {
+            slots_.resize(count_);
+            return std::move(slots_);
+        } else if constexpr (stores) {
             std::vector<element> results;
             results.reserve(count_);
             for (std::size_t i = 0; i < count_; ++i) results.push_back(std::move(*slots_[i]));
@@ -54,7 +68,7 @@ public:
     }
 
 private:
-    std::vector<std::optional<element>> slots_;
+    std::vector<slot> slots_;
     std::size_t count_ = 0;  // children delivered (slots_ may be longer)
 };
 
