@@ -4,8 +4,10 @@
 //  - submission order: every item started and not yet handed out, in source order (the window);
 //    the head is deliverable once it finished. An item dropped before delivery (a stop, the
 //    fail-fast error) leaves an empty entry, so the head shows where the delivered prefix ends.
-// Both are one ring of handles that holds at most `window` entries: memory grows with the window,
-// never with the source.
+// Submission order is a ring of handles that holds at most `window` entries: memory grows with the
+// window, never with the source. Completion order needs no memory of its own: the finished items
+// are linked through their promises (engine_item_state::next_finished), so a fan-out of a million
+// sleeping items does not keep a million-entry ring (8 MB) for results that mostly never wait.
 
 #include <coroutine>
 #include <cstddef>
@@ -31,11 +33,22 @@ public:
     /// dropped. Room for all of them is made here, where an allocation failure can still be
     /// reported: finished() runs in an item's final suspend, which cannot fail.
     void started(handle_type item, std::size_t outstanding) {
+        if (!ordered_) return;
         if (ring_.size() < outstanding) grow(outstanding);
-        if (ordered_) push_back(item);
+        push_back(item);
     }
     void finished(handle_type item) noexcept {
-        if (!ordered_) push_back(item);
+        if (ordered_) return;
+        // TRICKY: the item's cancel context is dead once it finished (it is out of the running
+        // set, so no stop reaches it, and every coroutine that shared it has ended): its word
+        // becomes the link (a trivial assignment, which begins that union member's lifetime).
+        item.promise().item.next_finished = nullptr;
+        if (last_) {
+            last_.promise().item.next_finished = item.address();
+        } else {
+            first_ = item;
+        }
+        last_ = item;
     }
     /// `item`, `offset` places behind the head, will never be delivered (submission order only).
     void dropped(std::size_t offset) noexcept {
@@ -44,11 +57,17 @@ public:
 
     /// The item to hand out next, or null when none is ready.
     [[nodiscard]] handle_type deliverable() const noexcept {
+        if (!ordered_) return first_;
         if (count_ == 0) return nullptr;
         handle_type head = ring_[head_];
         return head && head.done() ? head : nullptr;
     }
     void pop() noexcept {
+        if (!ordered_) {
+            first_ = handle_type::from_address(first_.promise().item.next_finished);
+            if (!first_) last_ = nullptr;
+            return;
+        }
         head_ = (head_ + 1) & (ring_.size() - 1);
         --count_;
     }
@@ -56,11 +75,17 @@ public:
     /// Removes every finished entry and hands it to `drop` (a stop: results nobody will take).
     template <class Drop>
     void drop_finished(Drop drop) noexcept {
+        if (!ordered_) {
+            while (handle_type item = deliverable()) {
+                pop();
+                drop(item);
+            }
+            return;
+        }
         for (std::size_t i = 0; i < count_; ++i) {
             handle_type& entry = at(i);
             if (entry && entry.done()) drop(std::exchange(entry, nullptr));
         }
-        if (!ordered_) head_ = count_ = 0;
     }
 
 private:
@@ -79,9 +104,11 @@ private:
         head_ = 0;
     }
 
-    std::vector<handle_type> ring_;  // power-of-two capacity
+    std::vector<handle_type> ring_;  // submission order: power-of-two capacity
     std::size_t head_ = 0;
     std::size_t count_ = 0;
+    handle_type first_ = nullptr;  // completion order: the oldest finished item, and the newest
+    handle_type last_ = nullptr;
     bool ordered_;
 };
 

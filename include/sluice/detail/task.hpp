@@ -48,7 +48,12 @@ protected:
 /// slot object, no pointer from a slot to the frame and back. The engine is the item's
 /// promise_base::listener() (no pointer of its own here).
 struct engine_item_state {
-    cancel_context context;     // the item's own cancellation unit (promise_base::context points here)
+    union {
+        /// The item's own cancellation unit while it runs (promise_base::context points here).
+        cancel_context context{};
+        /// Once it finished (completion order): the next finished item (delivery_queue.hpp).
+        void* next_finished;
+    };
     std::uint32_t index = 0;      // submission index, low 32 bits (only differences are used)
     std::uint32_t position = 0;   // the item's place in the engine's running set
 };
