@@ -22,7 +22,7 @@ public:
         sluice::detail::cancel_context own_context;
         std::exception_ptr error;
 
-        promise_type() noexcept { context = &own_context; }
+        promise_type() noexcept { set_context(&own_context); }
         driver get_return_object() noexcept {
             return driver(std::coroutine_handle<promise_type>::from_promise(*this));
         }

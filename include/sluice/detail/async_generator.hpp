@@ -96,7 +96,7 @@ public:
     /// Called first thing when the consumer resumes. Rethrows what escaped the body (once).
     void finish_advance() {
         pending_ = false;
-        context = nullptr;
+        set_context(nullptr);
         if (exception_)
             std::rethrow_exception(std::exchange(exception_, nullptr));
     }

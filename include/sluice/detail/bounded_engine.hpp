@@ -306,7 +306,7 @@ private:
         puller_ = pull_async();
         puller_context_ = cancel_context{};
         auto handle = puller_.handle();
-        handle.promise().context = &puller_context_;
+        handle.promise().set_context(&puller_context_);
         handle.promise().set_listener(this);
         const bool was_drained = drained();
         pulling_ = true;
@@ -350,9 +350,7 @@ private:
             (void)item_finished(handle);
             return;
         }
-        promise.item.context = cancel_context{};
-        promise.set_listener(this);
-        promise.context = &promise.item.context;
+        promise.run_as_own_unit(this);
         // TRICKY: a plain nested resume, not resume_nested: the item runs until its first real
         // suspension and may finish right here, and then item_finished may already have freed its
         // frame (a sink's result, a stop) before resume() returns, so no flag may be touched

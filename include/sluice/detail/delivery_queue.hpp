@@ -6,7 +6,7 @@
 //    fail-fast error) leaves an empty entry, so the head shows where the delivered prefix ends.
 // Submission order is a ring of handles that holds at most `window` entries: memory grows with the
 // window, never with the source. Completion order needs no memory of its own: the finished items
-// are linked through their promises (engine_item_state::next_finished), so a fan-out of a million
+// are linked through their promises (promise_base::set_finished_link), so a fan-out of a million
 // sleeping items does not keep a million-entry ring (8 MB) for results that mostly never wait.
 
 #include <coroutine>
@@ -41,10 +41,10 @@ public:
         if (ordered_) return;
         // TRICKY: the item's cancel context is dead once it finished (it is out of the running
         // set, so no stop reaches it, and every coroutine that shared it has ended): its word
-        // becomes the link (a trivial assignment, which begins that union member's lifetime).
-        item.promise().item.next_finished = nullptr;
+        // becomes the link (promise_base::set_finished_link).
+        item.promise().set_finished_link(nullptr);
         if (last_) {
-            last_.promise().item.next_finished = item.address();
+            last_.promise().set_finished_link(item.address());
         } else {
             first_ = item;
         }
@@ -64,7 +64,7 @@ public:
     }
     void pop() noexcept {
         if (!ordered_) {
-            first_ = handle_type::from_address(first_.promise().item.next_finished);
+            first_ = handle_type::from_address(first_.promise().finished_link());
             if (!first_) last_ = nullptr;
             return;
         }

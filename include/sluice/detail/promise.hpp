@@ -17,9 +17,9 @@
 #include <cstdint>
 #include <type_traits>
 
-namespace sluice::detail {
+#include "cancellable_wait.hpp"
 
-class cancel_context;  // cancellation.hpp
+namespace sluice::detail {
 
 /// Told when a task it watches has finished (instead of a continuation being resumed): how a task
 /// group learns that its body ended, and the bounded engine that an item or its async puller did.
@@ -38,10 +38,17 @@ protected:
 /// Base of the promise of every sluice coroutine type (task, async_generator, internal drivers).
 ///
 /// TRICKY (layout): every frame carries one, and a fan-out keeps a million frames, so it is two
-/// words. Who is told at the final suspend -- nobody, the awaiter (a continuation to resume) or a
-/// finish_listener -- is one tagged word (a coroutine is awaited or watched, never both), and the
-/// two flags of a nested resume live in its low bits too: a frame and a listener are at least
-/// 8-aligned (both start with a pointer), so bits 0-2 of either address are free.
+/// words.
+///  - Who is told at the final suspend -- nobody, the awaiter (a continuation to resume) or a
+///    finish_listener -- is one tagged word (a coroutine is awaited or watched, never both). A frame
+///    and a listener are at least 8-aligned (both start with a pointer), so bits 0-2 are free: bit 0
+///    says "listener", bits 1-2 are the state of a nested resume (00 none, 01 running inline, 10
+///    reached a final/yield point meanwhile), and 11 with a listener says "the context is my own".
+///  - The cancellation context is one word: a pointer to the context of the unit the coroutine runs
+///    in, or, for a unit of its own (a bounded engine's item), that context itself, in place. An
+///    item is never resumed nested, so "own" needs no inline state beside it. Once the coroutine
+///    finished, its context is dead and the word may link it into its owner's list of finished
+///    items (`finished_link`).
 class promise_base {
 public:
     /// Resumed (by symmetric transfer) when this coroutine finishes or yields; null means "nobody"
@@ -56,48 +63,72 @@ public:
         return reinterpret_cast<finish_listener*>(word_ & ~flag_mask);
     }
     /// True while someone awaits or watches this coroutine (a continuation or a listener is set).
-    [[nodiscard]] bool awaited() const noexcept { return (word_ & ~inline_mask) != 0; }
+    [[nodiscard]] bool awaited() const noexcept { return (word_ & ~flag_mask) != 0; }
 
     void set_continuation(std::coroutine_handle<> next) noexcept { set_target(next.address(), 0); }
     void set_listener(finish_listener* listener) noexcept { set_target(listener, listener_bit); }
 
+    /// The cancellation context of the unit this coroutine runs in; null outside sluice tasks.
+    [[nodiscard]] cancel_context* context() noexcept { return owns_context() ? &unit_.own : unit_.shared; }
+    /// Runs this coroutine in `context`'s unit (null: none).
+    void set_context(cancel_context* context) noexcept {
+        if (owns_context()) word_ &= ~inline_mask;
+        unit_.shared = context;  // a trivial assignment: this member's lifetime begins (also below)
+    }
+    /// Makes this coroutine a cancellation unit of its own, watched by `listener` (a bounded engine's
+    /// item): a fresh context kept in place, where a context of its own and a pointer to it took 16 B.
+    void run_as_own_unit(finish_listener* listener) noexcept {
+        set_listener(listener);
+        word_ |= inline_mask;
+        unit_.own = cancel_context{};
+    }
+    /// After the coroutine finished: the word that links it into its owner's list (its context is dead).
+    void set_finished_link(void* next) noexcept { unit_.link = next; }
+    [[nodiscard]] void* finished_link() const noexcept { return unit_.link; }
+
     /// Set while `resume_nested` runs this coroutine (see there).
-    [[nodiscard]] bool resumed_inline() const noexcept { return (word_ & resumed_inline_bit) != 0; }
+    [[nodiscard]] bool resumed_inline() const noexcept { return (word_ & inline_mask) == running_inline; }
     /// Called at a final/yield point with whom the coroutine would transfer to: during a nested
     /// resume, control must instead return to resume_nested (the awaiter is on the stack below).
     [[nodiscard]] std::coroutine_handle<> transfer_unless_nested(std::coroutine_handle<> next) noexcept {
         if (!resumed_inline()) return next;
-        word_ |= reached_inline_bit;
+        word_ = (word_ & ~inline_mask) | reached_inline;
         return std::noop_coroutine();
     }
-
-    /// The cancellation context of the unit this coroutine runs in; null outside sluice tasks.
-    cancel_context* context = nullptr;
 
 private:
     template <class Promise>
     friend bool resume_nested(std::coroutine_handle<Promise> coroutine) noexcept;
 
     static constexpr std::uintptr_t listener_bit = 1;
-    static constexpr std::uintptr_t resumed_inline_bit = 2;  // resume_nested runs the coroutine
-    static constexpr std::uintptr_t reached_inline_bit = 4;  // it reached a final/yield point meanwhile
-    static constexpr std::uintptr_t inline_mask = resumed_inline_bit | reached_inline_bit;
+    static constexpr std::uintptr_t inline_mask = 6;      // bits 1-2: the nested resume's state
+    static constexpr std::uintptr_t running_inline = 2;   // resume_nested runs the coroutine
+    static constexpr std::uintptr_t reached_inline = 4;   // it reached a final/yield point meanwhile
     static constexpr std::uintptr_t flag_mask = listener_bit | inline_mask;
+
+    [[nodiscard]] bool owns_context() const noexcept { return (word_ & flag_mask) == flag_mask; }
 
     void set_target(void* target, std::uintptr_t tag) noexcept {
         const auto address = reinterpret_cast<std::uintptr_t>(target);
         assert((address & flag_mask) == 0);
-        word_ = address | tag | (word_ & inline_mask);
+        const std::uintptr_t nested = owns_context() ? 0 : (word_ & inline_mask);
+        word_ = address | tag | nested;
     }
 
-    std::uintptr_t word_ = 0;  // continuation or listener address | listener_bit | inline flags
+    std::uintptr_t word_ = 0;  // continuation or listener address | listener_bit | nested state
+    union unit {
+        unit() noexcept : shared(nullptr) {}
+        cancel_context* shared;
+        cancel_context own;  // with owns_context()
+        void* link;          // after the coroutine finished (set_finished_link)
+    } unit_;
 };
 static_assert(sizeof(promise_base) == 2 * sizeof(void*), "promise_base is in every frame: keep it two words");
 
 template <class Promise>
 [[nodiscard]] cancel_context* context_of(std::coroutine_handle<Promise> handle) noexcept {
     if constexpr (std::is_base_of_v<promise_base, Promise>) {
-        return handle.promise().context;
+        return handle.promise().context();
     } else {
         return nullptr;
     }
@@ -134,10 +165,12 @@ struct transfer_to_continuation {
 template <class Promise>
 [[nodiscard]] bool resume_nested(std::coroutine_handle<Promise> coroutine) noexcept {
     promise_base& promise = coroutine.promise();
-    promise.word_ = (promise.word_ & ~promise_base::inline_mask) | promise_base::resumed_inline_bit;
+    assert(!promise.owns_context());  // an engine item is never run nested
+    promise.word_ = (promise.word_ & ~promise_base::inline_mask) | promise_base::running_inline;
     coroutine.resume();
-    promise.word_ &= ~promise_base::resumed_inline_bit;
-    return (promise.word_ & promise_base::reached_inline_bit) != 0;
+    const bool reached = (promise.word_ & promise_base::inline_mask) == promise_base::reached_inline;
+    promise.word_ &= ~promise_base::inline_mask;
+    return reached;
 }
 
 /// Starts or advances `awaited` on behalf of `awaiting` (see resume_nested) and returns
@@ -149,7 +182,7 @@ template <class Promise>
                                   cancel_context* context) noexcept {
     promise_base& promise = awaited.promise();
     promise.set_continuation(awaiting);
-    promise.context = context;
+    promise.set_context(context);
     return !resume_nested(awaited);
 }
 

@@ -43,7 +43,7 @@ public:
 
     /// Requests cancellation of every running item (each is scheduled, none runs here).
     void cancel_all() noexcept {
-        for (handle_type item : items_) item.promise().item.context.request_cancel();
+        for (handle_type item : items_) item.promise().context()->request_cancel();
     }
 
 private:

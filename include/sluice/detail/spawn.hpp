@@ -57,7 +57,7 @@ struct root_coroutine {
 template <class T>
 class root_promise final : public task_promise_storage<T>, public root_node {
 public:
-    root_promise() noexcept { this->context = &own_context_; }
+    root_promise() noexcept { this->set_context(&own_context_); }
 
     root_coroutine<T> get_return_object() noexcept { return {root_handle<T>::from_promise(*this)}; }
     std::suspend_always initial_suspend() const noexcept { return {}; }
@@ -130,7 +130,7 @@ struct start_gate {
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> root) noexcept {
-        cancelled = root.promise().context->take_pending();
+        cancelled = root.promise().context()->take_pending();
         return false;
     }
     void await_resume() const {

@@ -45,15 +45,9 @@ protected:
 };
 
 /// What the bounded engine keeps per running item, folded into the item's own promise: no separate
-/// slot object, no pointer from a slot to the frame and back. The engine is the item's
-/// promise_base::listener() (no pointer of its own here).
+/// slot object, no pointer from a slot to the frame and back. The engine is the item's listener and
+/// the item's cancel context is promise_base's own (run_as_own_unit): no pointer of its own here.
 struct engine_item_state {
-    union {
-        /// The item's own cancellation unit while it runs (promise_base::context points here).
-        cancel_context context{};
-        /// Once it finished (completion order): the next finished item (delivery_queue.hpp).
-        void* next_finished;
-    };
     std::uint32_t index = 0;      // submission index, low 32 bits (only differences are used)
     std::uint32_t position = 0;   // the item's place in the engine's running set
 };

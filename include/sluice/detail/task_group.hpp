@@ -142,7 +142,7 @@ private:
             return false;
         }
         BodyPromise& promise = body.promise();
-        promise.context = &body_context_;
+        promise.set_context(&body_context_);
         promise.set_listener(&body_listener);  // also marks the body as awaited
         // The body runs its first steps here (resume_nested: if it ends before suspending, its
         // final suspend returns to us rather than to the waiter, which is still inside this
