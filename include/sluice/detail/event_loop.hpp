@@ -101,7 +101,7 @@ public:
 
     /// The loop running on this thread; std::logic_error outside sluice::run.
     static event_loop& current() {
-        if (current_ == nullptr) throw std::logic_error("sluice: no event loop is running on this thread");
+        if (current_ == nullptr) [[unlikely]] no_loop();
         return *current_;
     }
     static event_loop* current_or_null() noexcept { return current_; }
@@ -188,6 +188,12 @@ public:
     }
 
 private:
+    /// Out of line, so that current() (on every suspension's path) is inlined: a throw in it kept
+    /// GCC from inlining it, a call per wait.
+    [[noreturn, gnu::cold, gnu::noinline]] static void no_loop() {
+        throw std::logic_error("sluice: no event loop is running on this thread");
+    }
+
     bool poll() {
         using std::chrono::nanoseconds;
         if (!ready_.empty()) {

@@ -31,7 +31,7 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return tail_ - head_; }
 
     void push(std::coroutine_handle<> handle) {
-        if (size() == capacity_) grow();
+        if (size() == capacity_) [[unlikely]] grow();
         push_reserved(handle);
     }
     /// Room for `count` handles in all, so that that many push_reserved calls cannot fail.
@@ -53,7 +53,8 @@ public:
     }
 
 private:
-    void grow() {
+    /// Out of line, so that push() (every wake-up) is inlined into its callers.
+    [[gnu::noinline]] void grow() {
         const std::size_t new_capacity = capacity_ == 0 ? 256 : capacity_ * 2;
         auto bigger = std::make_unique<std::coroutine_handle<>[]>(new_capacity);
         const std::size_t count = size();
