@@ -17,11 +17,11 @@
 ///   `auto permit = co_await sem.acquire();` (or pass both to a bounded combinator).
 /// - A rate_limit belongs to one loop thread and must outlive its waiters.
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
 #include "detail/rate_limit.hpp"
+#include "detail/std_chrono.hpp"
 
 namespace sluice {
 

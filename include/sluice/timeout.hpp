@@ -25,7 +25,6 @@
 ///   is reported and the cancel stays pending for the awaiter's next real suspension). A cancel
 ///   already pending when the scope is awaited: the body never runs.
 
-#include <chrono>
 #include <concepts>
 #include <functional>
 #include <optional>
@@ -35,6 +34,7 @@
 
 #include "cancellation.hpp"
 #include "detail/awaitable_traits.hpp"
+#include "detail/std_chrono.hpp"
 #include "detail/timeout_scope.hpp"
 #include "task.hpp"
 

@@ -38,7 +38,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <ctime>
 #include <memory>
@@ -49,6 +48,7 @@
 
 #include "event_loop.hpp"
 #include "io_backend.hpp"
+#include "std_chrono.hpp"
 #include "thread_pool.hpp"
 
 namespace sluice::detail {

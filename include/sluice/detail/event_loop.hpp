@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <cassert>
-#include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <memory>
@@ -27,6 +26,7 @@
 #include "intrusive_list.hpp"
 #include "io_backend.hpp"
 #include "ready_queue.hpp"
+#include "std_chrono.hpp"
 #include "timer_queue.hpp"
 
 namespace sluice::detail {

@@ -13,11 +13,11 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include <chrono>
 #include <cstdint>
 
 #include "../backend.hpp"
 #include "intrusive_list.hpp"
+#include "std_chrono.hpp"
 
 namespace sluice::detail {
 

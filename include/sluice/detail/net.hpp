@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +38,7 @@
 #include "../time.hpp"
 #include "descriptor.hpp"
 #include "io_awaitable.hpp"
+#include "std_chrono.hpp"
 #include "system_error.hpp"
 #include "transfer_all.hpp"
 

@@ -12,13 +12,13 @@
 // token it would have had goes to the next one.
 
 #include <algorithm>
-#include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 
 #include "event_loop.hpp"
+#include "std_chrono.hpp"
 #include "timer_queue.hpp"
 #include "waiter_list.hpp"
 

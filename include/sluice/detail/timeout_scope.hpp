@@ -17,7 +17,6 @@
 // inner scope rethrows cancelled_error, which the outer scope, whose deadline came first, reports
 // as its own expiry. An inner deadline that fires first is reported by the inner scope only.
 
-#include <chrono>
 #include <coroutine>
 #include <exception>
 #include <stdexcept>
@@ -26,6 +25,7 @@
 #include "../task.hpp"
 #include "event_loop.hpp"
 #include "is_cancelled.hpp"
+#include "std_chrono.hpp"
 
 namespace sluice::detail {
 

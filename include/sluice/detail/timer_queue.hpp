@@ -15,13 +15,13 @@
 // and due at the very same nanosecond would be ordered the wrong way round.
 
 #include <cassert>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "cancellable_wait.hpp"
 #include "intrusive_list.hpp"
+#include "std_chrono.hpp"
 
 namespace sluice::detail {
 
