@@ -23,9 +23,9 @@
 /// the loop's other timers keep firing. Negative infinity is a negative duration. A NaN duration
 /// is `std::invalid_argument` at the call: it names no point in time.
 
-#include <chrono>
 
 #include "detail/awaitable_traits.hpp"
+#include "detail/std_chrono.hpp"
 #include "detail/time.hpp"
 
 namespace sluice {

@@ -1,7 +1,6 @@
 #pragma once
 // Machinery of sluice/time.hpp: the sleep awaitable and wait_for's deadline awaiter.
 
-#include <chrono>
 #include <coroutine>
 #include <exception>
 #include <stdexcept>
@@ -15,6 +14,7 @@
 #include "event_loop.hpp"
 #include "is_cancelled.hpp"
 #include "spawn.hpp"
+#include "std_chrono.hpp"
 
 namespace sluice::detail {
 
