@@ -31,14 +31,14 @@
 /// - The change callback runs inside whatever changed the limit (a permit's release, set_limit):
 ///   it must not throw, and should not change the limit itself.
 
-#include <chrono>
 #include <cstddef>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <utility>
 
 #include "detail/concurrency_limit.hpp"
+#include "detail/std_chrono.hpp"
+#include "detail/std_function.hpp"
 
 namespace sluice {
 

@@ -13,11 +13,9 @@
 // sluice/concurrency_limit.hpp, declared here so that the algorithms reading them stand alone.
 
 #include <cassert>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -27,6 +25,8 @@
 #include <vector>
 
 #include "../cancellation.hpp"
+#include "std_chrono.hpp"
+#include "std_function.hpp"
 
 namespace sluice {
 
