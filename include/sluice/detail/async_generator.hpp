@@ -24,7 +24,6 @@
 #include <coroutine>
 #include <exception>
 #include <iterator>
-#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -178,7 +177,7 @@ public:
 
     /// The current element, valid until the next advance; `std::move(*it)` takes it.
     [[nodiscard]] T& operator*() const noexcept { return body_.promise().value(); }
-    [[nodiscard]] T* operator->() const noexcept { return std::addressof(**this); }
+    [[nodiscard]] T* operator->() const noexcept { return __builtin_addressof(**this); }  // std::addressof without <memory>
 
     /// Awaitable: resumes the body to its next co_yield; yields this iterator (at the end once the body
     /// has finished) or rethrows what escaped the body.

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -15,6 +14,7 @@
 #include "../backend.hpp"
 #include "epoll_backend.hpp"
 #include "io_backend.hpp"
+#include "owner_ptr.hpp"
 #include "uring_backend.hpp"
 
 namespace sluice::detail {
@@ -39,21 +39,21 @@ namespace sluice::detail {
 }
 
 /// The backend for a new loop with `options`.
-[[nodiscard]] inline std::unique_ptr<io_backend> make_backend(const event_loop_options& options) {
+[[nodiscard]] inline owner_ptr<io_backend> make_backend(const event_loop_options& options) {
     switch (requested_backend(options)) {
         case backend::io_uring:
-            return std::make_unique<uring_backend>(options.ring);  // blocked: the clear system_error
+            return make_owner<uring_backend>(options.ring);  // blocked: the clear system_error
         case backend::epoll:
-            return std::make_unique<epoll_backend>();
+            return make_owner<epoll_backend>();
         case backend::automatic:
             break;
     }
     try {
-        return std::make_unique<uring_backend>(options.ring);
+        return make_owner<uring_backend>(options.ring);
     } catch (const std::system_error& failure) {
         if (failure.code().category() != std::system_category() || !io_uring_blocked(failure.code().value())) throw;
     }
-    return std::make_unique<epoll_backend>();  // silently: the deployment chose to block io_uring
+    return make_owner<epoll_backend>();  // silently: the deployment chose to block io_uring
 }
 
 }  // namespace sluice::detail

@@ -17,7 +17,6 @@
 #include <cassert>
 #include <coroutine>
 #include <cstdint>
-#include <memory>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "../backend.hpp"
 #include "intrusive_list.hpp"
 #include "io_backend.hpp"
+#include "owner_ptr.hpp"
 #include "ready_queue.hpp"
 #include "std_chrono.hpp"
 #include "timer_queue.hpp"
@@ -84,7 +84,7 @@ protected:
 class event_loop {
 public:
     /// A loop doing its I/O through `io` (see detail/backends.hpp for the choice).
-    event_loop(std::unique_ptr<io_backend> io, const event_loop_options& options)
+    event_loop(owner_ptr<io_backend> io, const event_loop_options& options)
         : io_(std::move(io)), options_(options) {
         if (current_ != nullptr) {
             throw std::logic_error("sluice: an event loop is already running on this thread (nested sluice::run)");
@@ -134,11 +134,11 @@ public:
     template <class Service>
     Service& use_service() {
         for (const auto& entry : services_) {
-            if (entry.first == &service_key<Service>) return static_cast<Service&>(*entry.second);
+            if (entry.key == &service_key<Service>) return static_cast<Service&>(*entry.service);
         }
-        auto created = std::make_unique<Service>(*this);
+        auto created = make_owner<Service>(*this);
         Service& service = *created;
-        services_.emplace_back(&service_key<Service>, std::move(created));
+        services_.push_back(service_entry{&service_key<Service>, std::move(created)});
         return service;
     }
 
@@ -240,7 +240,12 @@ private:
 
     static inline thread_local event_loop* current_ = nullptr;
 
-    std::unique_ptr<io_backend> io_;
+    struct service_entry {
+        const void* key;  // &service_key<S>
+        owner_ptr<loop_service> service;
+    };
+
+    owner_ptr<io_backend> io_;
     ready_queue ready_;
     timer_queue timers_;
     intrusive_list<root_node, &root_node::links_> roots_;
@@ -248,7 +253,7 @@ private:
     remote_wakeup* wakeup_ = nullptr;
     event_loop_options options_;
     // Emptied first thing in the destructor, while the members above still live.
-    std::vector<std::pair<const void*, std::unique_ptr<loop_service>>> services_;
+    std::vector<service_entry> services_;
 };
 
 }  // namespace sluice::detail

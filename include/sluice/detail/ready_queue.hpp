@@ -5,7 +5,6 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <utility>
 
 namespace sluice::detail {
@@ -27,6 +26,11 @@ inline thread_local shuffle_source* ready_shuffle = nullptr;
 
 class ready_queue {
 public:
+    ready_queue() noexcept = default;
+    ready_queue(const ready_queue&) = delete;
+    ready_queue& operator=(const ready_queue&) = delete;
+    ~ready_queue() { delete[] slots_; }
+
     [[nodiscard]] bool empty() const noexcept { return head_ == tail_; }
     [[nodiscard]] std::size_t size() const noexcept { return tail_ - head_; }
 
@@ -56,16 +60,18 @@ private:
     /// Out of line, so that push() (every wake-up) is inlined into its callers.
     [[gnu::noinline]] void grow() {
         const std::size_t new_capacity = capacity_ == 0 ? 256 : capacity_ * 2;
-        auto bigger = std::make_unique<std::coroutine_handle<>[]>(new_capacity);
+        auto* bigger = new std::coroutine_handle<>[new_capacity];
         const std::size_t count = size();
         for (std::size_t i = 0; i < count; ++i) bigger[i] = slots_[(head_ + i) & (capacity_ - 1)];
-        slots_ = std::move(bigger);
+        delete[] slots_;
+        slots_ = bigger;
         capacity_ = new_capacity;
         head_ = 0;
         tail_ = count;
     }
 
-    std::unique_ptr<std::coroutine_handle<>[]> slots_;
+    // Owned (a plain array: std::unique_ptr<T[]> would cost every includer <memory>, issue #10).
+    std::coroutine_handle<>* slots_ = nullptr;
     std::size_t capacity_ = 0;
     std::size_t head_ = 0;  // free-running counters; the slot is counter & (capacity_ - 1)
     std::size_t tail_ = 0;
