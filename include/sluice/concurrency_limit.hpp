@@ -33,10 +33,10 @@
 
 #include <cstddef>
 #include <exception>
-#include <memory>
 #include <utility>
 
 #include "detail/concurrency_limit.hpp"
+#include "detail/owner_ptr.hpp"
 #include "detail/std_chrono.hpp"
 #include "detail/std_function.hpp"
 
@@ -55,10 +55,12 @@ public:
 
     /// An AIMD limit; std::invalid_argument on invalid parameters.
     concurrency_limit(aimd parameters)  // NOLINT(google-explicit-constructor): pass aimd{...} where a limit goes
-        : state_(std::make_shared<detail::limit_state>(std::make_unique<detail::aimd_algorithm>(std::move(parameters)))) {}
+        : state_(detail::make_shared_handle<detail::limit_state>(
+              detail::make_owner<detail::aimd_algorithm>(std::move(parameters)))) {}
     /// A gradient limit; std::invalid_argument on invalid parameters.
     concurrency_limit(gradient parameters)  // NOLINT(google-explicit-constructor)
-        : state_(std::make_shared<detail::limit_state>(std::make_unique<detail::gradient_algorithm>(std::move(parameters)))) {}
+        : state_(detail::make_shared_handle<detail::limit_state>(
+              detail::make_owner<detail::gradient_algorithm>(std::move(parameters)))) {}
 
     /// A fixed limit of n (n >= 0, else std::invalid_argument); set_limit still changes it.
     friend concurrency_limit fixed(std::ptrdiff_t n);
@@ -94,20 +96,20 @@ public:
 
 private:
     friend struct detail::limit_access;
-    explicit concurrency_limit(std::shared_ptr<detail::limit_state> state) noexcept : state_(std::move(state)) {}
+    explicit concurrency_limit(detail::shared_handle<detail::limit_state> state) noexcept : state_(std::move(state)) {}
 
-    std::shared_ptr<detail::limit_state> state_;
+    detail::shared_handle<detail::limit_state> state_;
 };
 
 /// A fixed limit of n operations in flight (n >= 0; std::invalid_argument if negative).
 [[nodiscard]] inline concurrency_limit fixed(std::ptrdiff_t n) {
-    return concurrency_limit(std::make_shared<detail::limit_state>(n, std::monostate{}));
+    return concurrency_limit(detail::make_shared_handle<detail::limit_state>(n, std::monostate{}));
 }
 
 namespace detail {
 /// How semaphores and the engine reach the shared state behind a handle.
 struct limit_access {
-    static const std::shared_ptr<limit_state>& state(const concurrency_limit& limit) noexcept { return limit.state_; }
+    static const shared_handle<limit_state>& state(const concurrency_limit& limit) noexcept { return limit.state_; }
 };
 }  // namespace detail
 

@@ -16,7 +16,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "../cancellation.hpp"
+#include "owner_ptr.hpp"
 #include "std_chrono.hpp"
 #include "std_function.hpp"
 
@@ -316,7 +316,7 @@ public:
         if (limit < 0) invalid_limit("the limit must not be negative");
     }
     /// An adaptive limit, starting at the algorithm's.
-    explicit limit_state(std::unique_ptr<adaptive_base> how) : limit_(how->limit()), algorithm_(std::move(how)) {}
+    explicit limit_state(owner_ptr<adaptive_base> how) : limit_(how->limit()), algorithm_(std::move(how)) {}
     limit_state(const limit_state&) = delete;
     limit_state& operator=(const limit_state&) = delete;
 
@@ -396,7 +396,7 @@ private:
     std::ptrdiff_t limit_;
     std::ptrdiff_t in_flight_ = 0;
     std::uint64_t next_sequence_ = 0;
-    std::unique_ptr<adaptive_base> algorithm_;  // null for a fixed limit
+    owner_ptr<adaptive_base> algorithm_;  // null for a fixed limit
     std::function<void(std::ptrdiff_t)> on_change_;
     std::vector<limit_watcher*> watchers_;  // few: the semaphores and engines sharing the limit
 };

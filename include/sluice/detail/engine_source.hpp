@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -17,6 +16,7 @@
 #include "awaitable_traits.hpp"
 #include "../concurrency_limit.hpp"
 #include "outcome.hpp"
+#include "owner_ptr.hpp"
 
 namespace sluice::detail {
 
@@ -33,7 +33,7 @@ struct engine_options {
     /// A concurrency_limit's state, shared with whatever else it limits: then items start while its
     /// in_flight() < limit() (`limit` above is unused), each counted in with a ticket, counted out
     /// with its outcome when it finishes.
-    std::shared_ptr<limit_state> shared_limit = nullptr;
+    shared_handle<limit_state> shared_limit = nullptr;
 };
 
 inline constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();

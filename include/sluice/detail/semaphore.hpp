@@ -18,11 +18,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <stdexcept>
 #include <utility>
 
 #include "concurrency_limit.hpp"
+#include "owner_ptr.hpp"
 #include "waiter_list.hpp"
 
 namespace sluice::detail {
@@ -47,7 +47,7 @@ public:
         state_->watch(*this);
     }
     /// A semaphore over a shared limit.
-    explicit semaphore_core(std::shared_ptr<limit_state> shared) : state_(std::move(shared)) {
+    explicit semaphore_core(shared_handle<limit_state> shared) : state_(std::move(shared)) {
         state_->watch(*this);
     }
     semaphore_core(const semaphore_core&) = delete;
@@ -125,12 +125,12 @@ private:
         next.ticket = make_ticket();
     }
 
-    static std::shared_ptr<limit_state> make_counting(std::ptrdiff_t initial) {
+    static shared_handle<limit_state> make_counting(std::ptrdiff_t initial) {
         if (initial < 0) throw std::invalid_argument("sluice::semaphore: negative initial value");
-        return std::make_shared<limit_state>(initial, std::monostate{});
+        return make_shared_handle<limit_state>(initial, std::monostate{});
     }
 
-    std::shared_ptr<limit_state> state_;
+    shared_handle<limit_state> state_;
     std::ptrdiff_t bound_ = PTRDIFF_MAX;
     bool counting_ = false;
     waiter_list<semaphore_waiter> waiters_;
