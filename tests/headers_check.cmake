@@ -8,7 +8,10 @@
 #   MODE=io:   the headers that do no I/O pull in neither <liburing.h> nor <sys/epoll.h>.
 #   MODE=std:  the standard headers that sluice stopped needing stay out: <filesystem> (the
 #              costliest; file.hpp takes paths as text) from every header, <ranges> and <algorithm>
-#              from the bounded combinators (their range concepts are spelled with <iterator>).
+#              from the bounded combinators (their range concepts are spelled with <iterator>);
+#              <chrono> (detail/std_chrono.hpp: libstdc++'s <bits/chrono.h>, without <sstream>),
+#              <functional> (detail/std_function.hpp) and <memory> (detail/owner_ptr.hpp) from
+#              task, time, concurrency_limit and the bounded combinators.
 # benchmarks/compile_time.py measures the time itself.
 
 # Runs a command; stops the check with `what` and the command's stderr when it fails. Its stdout
@@ -51,8 +54,10 @@ elseif(MODE STREQUAL "io")
     endforeach()
 elseif(MODE STREQUAL "std")
     # header: the standard headers it must not pull in, directly or not
-    set(rules "sluice:filesystem" "as_completed:ranges,algorithm" "igather:ranges,algorithm"
-              "concurrency_limit:ranges,algorithm" "gather:ranges" "race:ranges")
+    set(rules "sluice:filesystem,chrono" "as_completed:ranges,algorithm,chrono,functional,memory"
+              "igather:ranges,algorithm,chrono,functional,memory"
+              "concurrency_limit:ranges,algorithm,chrono,functional,memory" "gather:ranges,chrono,memory"
+              "race:ranges,chrono,memory" "task:chrono,functional,memory" "time:chrono,functional,memory")
     foreach(rule IN LISTS rules)
         string(REPLACE ":" ";" parts "${rule}")
         list(GET parts 0 header)
