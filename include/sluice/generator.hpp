@@ -18,10 +18,10 @@
 
 #include <coroutine>
 #include <iterator>
-#include <ranges>
 #include <type_traits>
 #include <utility>
 
+#include "detail/std_ranges_base.hpp"
 #include "detail/unique_coroutine.hpp"
 #include "detail/generator.hpp"
 

@@ -15,7 +15,6 @@
 #include <cstddef>
 #include <exception>
 #include <iterator>
-#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -98,7 +97,7 @@ public:
 
     /// The element the body last yielded; `std::move(*it)` takes it.
     [[nodiscard]] T& operator*() const noexcept { return handle_.promise().value(); }
-    [[nodiscard]] T* operator->() const noexcept { return std::addressof(**this); }
+    [[nodiscard]] T* operator->() const noexcept { return __builtin_addressof(**this); }  // std::addressof without <memory>
 
     /// Resume the body up to its next co_yield; rethrows an exception that escaped the body.
     generator_iterator& operator++() {
