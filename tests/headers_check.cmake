@@ -11,7 +11,8 @@
 #              from the bounded combinators (their range concepts are spelled with <iterator>);
 #              <chrono> (detail/std_chrono.hpp: libstdc++'s <bits/chrono.h>, without <sstream>),
 #              <functional> (detail/std_function.hpp) and <memory> (detail/owner_ptr.hpp) from
-#              task, time, concurrency_limit and the bounded combinators.
+#              task, time, concurrency_limit and the bounded combinators; <ranges> and <memory>
+#              from generator.hpp (a view through <bits/ranges_base.h>'s view_base).
 # benchmarks/compile_time.py measures the time itself.
 
 # Runs a command; stops the check with `what` and the command's stderr when it fails. Its stdout
@@ -57,7 +58,8 @@ elseif(MODE STREQUAL "std")
     set(rules "sluice:filesystem,chrono" "as_completed:ranges,algorithm,chrono,functional,memory"
               "igather:ranges,algorithm,chrono,functional,memory"
               "concurrency_limit:ranges,algorithm,chrono,functional,memory" "gather:ranges,chrono,memory"
-              "race:ranges,chrono,memory" "task:chrono,functional,memory" "time:chrono,functional,memory")
+              "race:ranges,chrono,memory" "task:chrono,functional,memory" "time:chrono,functional,memory"
+              "generator:ranges,memory")
     foreach(rule IN LISTS rules)
         string(REPLACE ":" ";" parts "${rule}")
         list(GET parts 0 header)
