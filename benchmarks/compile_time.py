@@ -79,14 +79,23 @@ def compile_once(args, probe, source):
 
 
 def direct_system_includes(include_dir):
-    """The <...> headers that sluice's own headers include, not counting sluice's."""
+    """The <...> headers that sluice's own headers include, not counting sluice's. An #else branch
+    is skipped: there the detail/std_*.hpp headers include the whole standard header (<chrono>,
+    <functional>, <ranges>) for a standard library other than libstdc++, whose part they include."""
     found = set()
     for path in sorted(include_dir.glob("sluice/**/*.hpp")):
         if path.name in OPTIONAL or "http" in path.parts:
             continue
+        in_else = False
         for line in path.read_text().splitlines():
+            if re.match(r"\s*#\s*else\b", line):
+                in_else = True
+            elif re.match(r"\s*#\s*endif\b", line):
+                in_else = False
             match = re.match(r"\s*#\s*include\s*<([^>]+)>", line)
-            if match and not match.group(1).startswith("sluice/") and "sanitizer" not in match.group(1):
+            if in_else or not match:
+                continue
+            if not match.group(1).startswith("sluice/") and "sanitizer" not in match.group(1):
                 found.add(match.group(1))
     return sorted(found)
 
