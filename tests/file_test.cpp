@@ -246,6 +246,11 @@ SLUICE_TEST_CASE("a path is anything a std::filesystem::path was made from: text
     }
     const int error = co_await system_error_of(file::open(fs::path(dir / "missing")));
     CHECK(error == ENOENT);
+    // The parameter's type has a public name, for a caller that keeps a path to pass on.
+    const sluice::path_text kept = as_path;
+    CHECK(kept.native() == as_path.native());
+    const std::vector<std::byte> read_back = co_await sluice::read_file(kept);
+    CHECK(read_back == bytes_of("path"));
 }
 
 SLUICE_TEST_CASE("read_file/write_file round trip and write_file replaces atomically", "[file]") {

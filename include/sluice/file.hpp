@@ -15,10 +15,10 @@
 ///   the new, never a mix; not durable against power loss unless `{.sync = true}` (fsync before
 ///   the rename).
 ///
-/// A `path` is anything a std::filesystem::path could be made from for these functions before: text
-/// (`"a/b"`, std::string, std::string_view), a std::filesystem::path or a directory_entry. This
-/// header does not include <filesystem> (the costliest standard header to compile); include it to
-/// use std::filesystem.
+/// A `path` (`sluice::path_text`) is anything a std::filesystem::path could be made from for these
+/// functions before: text (`"a/b"`, std::string, std::string_view), a std::filesystem::path or a
+/// directory_entry. This header does not include <filesystem> (the costliest standard header to
+/// compile); include it to use std::filesystem.
 ///
 /// The coroutine-returning functions are templates with an unused, defaulted parameter: call them as
 /// usual; only naming one without calling it needs `<>` (`&sluice::read_file<>`). g++ 12 would
@@ -51,6 +51,12 @@
 
 namespace sluice {
 
+/// A path as file::open, read_file and write_file take it: its text (a std::string), made
+/// implicitly from text (`"a/b"`, std::string, std::string_view), a std::filesystem::path or a
+/// std::filesystem::directory_entry; `c_str()` and `native()` give the text back. On Linux a path
+/// is only its bytes, and this header stays clear of <filesystem> (issue #10).
+using path_text = detail::path_text;
+
 /// An open file descriptor with positional (pread/pwrite-like) reads and writes on io_uring.
 /// Move-only; a moved-from file holds nothing.
 class file {
@@ -63,7 +69,7 @@ public:
     /// `co_await open(path, flags, mode)` yields the open file; `mode` applies when O_CREAT creates
     /// it (minus the umask). @see openat(2), io_uring_prep_openat(3)
     template <class = void>
-    [[nodiscard]] static task<file> open(detail::path_text path, int flags = O_RDONLY, mode_t mode = 0644) {
+    [[nodiscard]] static task<file> open(path_text path, int flags = O_RDONLY, mode_t mode = 0644) {
         co_return file(co_await detail::open_naming_path(path, flags, mode));  // `path` lives in this frame
     }
 
@@ -129,7 +135,7 @@ struct write_file_options {
 /// `co_await read_file(path)` yields the whole file's bytes. std::system_error (ENOENT, EISDIR...)
 /// on failure. @see openat(2), pread(2)
 template <class = void>
-[[nodiscard]] task<std::vector<std::byte>> read_file(detail::path_text path) {
+[[nodiscard]] task<std::vector<std::byte>> read_file(path_text path) {
     return detail::read_whole_file(std::move(path));
 }
 
@@ -138,12 +144,12 @@ template <class = void>
 /// removed and `path` is untouched. `bytes` must stay valid until the co_await completes.
 /// @see renameat(2), io_uring_prep_renameat(3)
 template <class = void>
-[[nodiscard]] task<void> write_file(detail::path_text path, std::span<const std::byte> data,
+[[nodiscard]] task<void> write_file(path_text path, std::span<const std::byte> data,
                                     write_file_options options = {}) {
     return detail::write_whole_file(std::move(path), data, options.mode, options.sync);
 }
 template <class = void>
-[[nodiscard]] task<void> write_file(detail::path_text path, std::string_view data,
+[[nodiscard]] task<void> write_file(path_text path, std::string_view data,
                                     write_file_options options = {}) {
     return write_file(std::move(path), std::as_bytes(std::span(data)), options);
 }
