@@ -24,8 +24,9 @@ interleaved run, e.g. a checkout of an older commit beside the working tree:
 Without --tree the tree is this checkout's include/ (label "sluice").
 --headers picks the sluice probes (default sluice/sluice.hpp,sluice/as_completed.hpp);
 --each adds one probe per public header of the first tree (each compiled on its own);
---std adds one probe including every standard or system header that the sluice headers include
-directly: what the library's dependencies alone cost; --std-each adds one probe per such header.
+--std adds one probe including every standard or system header that the sluice headers of the last
+tree include directly: what the library's dependencies alone cost; --std-each adds one probe per
+such header.
 --no-asio leaves the Asio probe out (then no ratio columns).
 --cpu N runs every compiler on CPU N only (sched_setaffinity, inherited by the compiler's processes).
 
@@ -128,11 +129,13 @@ def build_probes(args):
         for header in headers:
             probes.append(Probe(f"{prefix}<{header}>", header, directory))
     if args.std or args.std_each:
-        system = direct_system_includes(trees[0][1])
+        label, directory = trees[-1]  # the tree measured (the last: "after" in a before/after run)
+        system = direct_system_includes(directory)
         for header in system if args.std_each else []:
             probes.append(Probe(f"<{header}>", header))
         text = "".join(f"#include <{header}>\n" for header in system)
-        probes.append(Probe(f"all {len(system)} system headers sluice includes", None, text=text))
+        whose = f"{label}'s " if len(trees) > 1 else ""
+        probes.append(Probe(f"all {len(system)} system headers {whose}sluice includes", None, text=text))
     if not args.no_asio:
         probes.append(Probe(f"<{ASIO}>", ASIO))
     return probes
