@@ -343,3 +343,24 @@ TEST_CASE("several threads post, spawn and cancel while the loop runs and ends",
     CHECK(ran >= threads * sleepers_per_thread);  // the posts; the spawned tasks may still be counting
     CHECK(rejected.load() == threads);             // every thread saw the loop end
 }
+
+SLUICE_TEST_CASE("a post that landed after the loop's has_posts() check keeps it from seeing a deadlock once the last handle is gone",
+                 "[loop_handle]") {
+    // run_on_cores found this race: a core posted to the last core running and ended, the group
+    // dropped its handles, and the last core, which had checked for posts just before the post
+    // landed, then found no handle alive and reported a deadlock with the post still queued. Here
+    // the interleaving is made by hand: the post lands and the last handle goes while this task
+    // runs (the loop has not drained), and the loop's idle question must answer "not idle".
+    bool ran = false;
+    bool posted = false;
+    {
+        sluice::loop_handle handle = sluice::current_loop();
+        std::thread([handle, &ran, &posted] { posted = handle.post([&ran] { ran = true; }); }).join();
+    }
+    CHECK(posted);
+    auto& inbox = *sluice::detail::remote_inbox::of(sluice::detail::event_loop::current());
+    CHECK(inbox.idle_wakeup_op() == nullptr);
+    co_await sluice::yield();  // the turn drains the post
+    CHECK(ran);
+    CHECK(inbox.idle_wakeup_op() == &inbox);
+}

@@ -155,8 +155,14 @@ public:
     }
 
     [[nodiscard]] const io_operation* wakeup_op() const noexcept override { return this; }
+    /// TRICKY: the loop checked has_posts() before it asks this, and a post can land in between,
+    /// made by a thread that then dropped the last handle (run_on_cores: a core posts, ends, and the
+    /// group releases its retains). So the handle count is read first (acquire: it synchronizes
+    /// with that release), then posted_: a post made before the last handle went away is seen, and
+    /// the loop waits for the wake-up that post writes instead of reporting a deadlock.
     [[nodiscard]] const io_operation* idle_wakeup_op() const noexcept override {
-        return outstanding_ == 0 && handles_.load(std::memory_order_acquire) == 0 ? this : nullptr;
+        if (outstanding_ != 0 || handles_.load(std::memory_order_acquire) != 0) return nullptr;
+        return posted_.load(std::memory_order_acquire) ? nullptr : this;
     }
 
     /// The loop is being destroyed (its backend and ready queue still live): no more posts are
