@@ -523,6 +523,26 @@ SLUICE_TEST_CASE("set_limit(0) pauses the semaphore, and a bounded_semaphore's b
     CHECK(bounded.value() == 1);  // the manual release added one, the refused release none
 }
 
+SLUICE_TEST_CASE("a bounded_semaphore lowered to 0 while a permit is held takes that permit back without a throw",
+                 "[semaphore][bounded][limit]") {
+    sluice::bounded_semaphore sem(1);
+    {
+        auto permit = co_await sem.acquire();
+        sem.set_limit(0);  // the bound follows: 0, with one permit still held (value 0)
+        CHECK_NOTHROW(permit.release());  // value stays 0: not above the bound
+    }
+    CHECK(sem.in_use() == 0);
+    CHECK(sem.value() == 0);
+    sem.set_limit(1);
+    auto permit = co_await sem.acquire();
+    sem.set_limit(0);
+    CHECK_NOTHROW(sem.release());  // by hand: limit 1 with 1 held, value still 0
+    CHECK(sem.limit() == 1);
+    CHECK(sem.value() == 0);
+    CHECK_THROWS_AS(permit.release(), std::logic_error);  // this one would raise value above 0
+    CHECK(sem.value() == 0);
+}
+
 TEST_CASE("a semaphore rejects a negative set_limit, and release() by hand when it follows a concurrency_limit",
           "[semaphore][limit]") {
     sluice::semaphore sem(2);

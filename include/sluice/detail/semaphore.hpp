@@ -72,9 +72,7 @@ public:
     /// Returns a permit with the outcome of what it guarded; the freed room goes to the oldest
     /// waiter (scheduled, not resumed) through room_changed.
     void give(const limit_ticket& ticket, sluice::outcome result) {
-        if (counting_ && value() >= bound_) {
-            throw std::logic_error("sluice: semaphore released above its bound (more releases than acquires)");
-        }
+        if (counting_ && release_exceeds_bound()) released_above_bound();
         // A plain semaphore (its own fixed count, no one else watching it) hands the permit
         // straight to the oldest waiter when the limit leaves room for it: what finish() and
         // room_changed() would do, without counting it out and in again.
@@ -92,9 +90,7 @@ public:
                 "sluice::semaphore::release: a semaphore over a concurrency_limit has no count to raise; "
                 "use set_limit");
         }
-        if (value() >= bound_) {
-            throw std::logic_error("sluice: semaphore released above its bound (more releases than acquires)");
-        }
+        if (release_exceeds_bound()) released_above_bound();
         state_->add_one();
     }
 
@@ -115,6 +111,16 @@ public:
     }
 
 private:
+    /// Whether one more free permit (a permit given back, or a release() by hand) would raise
+    /// value() above the bound. The difference itself, not value(): while more are held than the
+    /// limit (it was lowered), value() is 0 and stays 0 when one comes back.
+    [[nodiscard]] bool release_exceeds_bound() const noexcept {
+        return state_->limit() - state_->in_flight() >= bound_;
+    }
+    [[noreturn]] static void released_above_bound() {
+        throw std::logic_error("sluice: semaphore released above its bound (more releases than acquires)");
+    }
+
     /// Gives the oldest waiter a permit whose ticket `make_ticket` makes. Scheduling it is the only
     /// step that can fail (the ready queue grows), so it comes first and a failure changes nothing;
     /// the ticket is written before the waiter runs.
