@@ -655,28 +655,53 @@ SLUICE_TEST_CASE("random limit changes, cancels and releases never lose or dupli
                  "nor grant one beyond the limit in force",
                  "[semaphore][limit][cancel]") {
     std::mt19937 random(20261205);
-    for (int round = 0; round < 40; ++round) {
+    for (int round = 0; round < 80; ++round) {
+        // Odd rounds: a counting semaphore (its own count, changed by set_limit and by release()
+        // by hand); even rounds: a semaphore over a concurrency_limit, changed through its handle.
+        const bool counting = round % 2 == 1;
         sluice::concurrency_limit limit = sluice::fixed(static_cast<std::ptrdiff_t>(random() % 4));
-        sluice::semaphore sem(limit);
+        std::optional<sluice::semaphore> made;
+        if (counting) {
+            made.emplace(limit.limit());
+        } else {
+            made.emplace(limit);
+        }
+        sluice::semaphore& sem = *made;
+        const auto set_limit = [&](std::ptrdiff_t n) {
+            if (counting) {
+                sem.set_limit(n);
+            } else {
+                limit.set_limit(n);
+            }
+        };
         limit_monitor monitor{sem};
         constexpr int tasks = 16;
         std::vector<sluice::join_handle<void>> handles;
         for (int i = 0; i < tasks; ++i) handles.push_back(sluice::spawn(hold_under_moving_limit(monitor, random)));
         for (int step = 0; step < 3 * tasks; ++step) {
-            switch (random() % 4) {
+            switch (random() % 5) {
                 case 0: {
-                    const std::ptrdiff_t before = limit.in_flight();
+                    const std::ptrdiff_t before = sem.in_use();
                     const auto n = static_cast<std::ptrdiff_t>(random() % 5);
-                    limit.set_limit(n);
-                    CHECK(limit.in_flight() <= std::max(n, before));  // lowering grants nothing
+                    set_limit(n);
+                    CHECK(sem.in_use() <= std::max(n, before));  // lowering grants nothing
                     break;
                 }
                 case 1: handles[random() % tasks].cancel(); break;
+                case 2:
+                    if (counting) {
+                        const std::ptrdiff_t before = sem.in_use();
+                        const std::ptrdiff_t limit_before = sem.limit();
+                        sem.release();  // by hand: one more permit, to the oldest waiter if there is room
+                        CHECK(sem.limit() == limit_before + 1);
+                        CHECK(sem.in_use() <= std::max(sem.limit(), before));
+                    }
+                    break;
                 default: break;
             }
             co_await sluice::yield();
         }
-        limit.set_limit(3);  // let every waiter through
+        set_limit(3);  // let every waiter through
         int finished = 0;
         for (auto& handle : handles) {
             const sluice::result<void> outcome = co_await handle.as_result();
@@ -685,6 +710,7 @@ SLUICE_TEST_CASE("random limit changes, cancels and releases never lose or dupli
         CHECK(monitor.violations == 0);
         CHECK(monitor.holders == 0);
         CHECK(monitor.granted >= finished);
+        CHECK(sem.in_use() == 0);
         CHECK(limit.in_flight() == 0);
         CHECK(sem.value() == 3);
     }

@@ -72,13 +72,11 @@ public:
         void release() {
             if (core_ == nullptr) return;
             detail::semaphore_core& core = *std::exchange(core_, nullptr);
-            // Only an adaptive limit looks at the outcome; asking whether the stack is unwinding
-            // costs a thread-local lookup in the C++ runtime on every release.
-            const outcome result = !core.adaptive() ? outcome::ignored
-                                   : reported_     ? outcome_
-                                   : std::uncaught_exceptions() > 0 ? outcome::ignored
-                                                                    : outcome::success;
-            core.give(ticket_, result);
+            if (core.counting()) [[likely]] {
+                core.give_counted();
+            } else {
+                give_to_limit(core);
+            }
         }
 
         /// Tells the limit how the guarded operation ended (reported when the permit is released;
@@ -104,6 +102,17 @@ public:
         permit(detail::semaphore_core& core, const detail::limit_ticket& ticket) noexcept
             : core_(&core), ticket_(ticket) {}
         void reset() noexcept { release(); }
+        /// release() under a concurrency_limit, out of line so that a counting semaphore's
+        /// release stays small enough to inline where the permit dies.
+        [[gnu::noinline]] void give_to_limit(detail::semaphore_core& core) const {
+            // Only an adaptive limit looks at the outcome; asking whether the stack is unwinding
+            // costs a thread-local lookup in the C++ runtime on every release.
+            const outcome result = !core.adaptive() ? outcome::ignored
+                                   : reported_     ? outcome_
+                                   : std::uncaught_exceptions() > 0 ? outcome::ignored
+                                                                    : outcome::success;
+            core.give_shared(ticket_, result);
+        }
 
         detail::semaphore_core* core_ = nullptr;
         detail::limit_ticket ticket_{};
