@@ -15,6 +15,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -432,6 +433,16 @@ TEST_CASE("run reports a deadlock on a semaphore nobody releases, and leaves no 
     CHECK_THROWS_AS(sluice::run(acquire_forever(sem)), std::logic_error);
     sem.release();  // run cancelled the waiter: the permit is counted, not handed to a dead frame
     CHECK(sem.value() == 1);
+}
+
+SLUICE_TEST_CASE("a waiter whose semaphore died first is still cancelled cleanly", "[semaphore][cancel]") {
+    auto sem = std::make_unique<sluice::semaphore>(0);  // on the heap: ASan sees a use after it died
+    auto waiter = sluice::spawn(acquire_forever(*sem));
+    co_await settle();
+    sem.reset();  // against the contract (it must outlive its waiters), but nothing dangles
+    waiter.cancel();
+    const sluice::result<void> outcome = co_await waiter.as_result();
+    CHECK_THROWS_AS(outcome.value(), sluice::cancelled_error);
 }
 
 // --- limits that move (set_limit, concurrency_limit) ----------------------------------------------

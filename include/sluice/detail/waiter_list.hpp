@@ -30,7 +30,7 @@ public:
     /// is the class's key function, and every includer would compile it and the vtable.
     inline void cancel_wait() noexcept final;
 
-    [[nodiscard]] bool linked() const noexcept { return list_ != nullptr; }
+    [[nodiscard]] bool linked() const noexcept { return list_ != nullptr && list_ != orphaned_mark(); }
 
 protected:
     list_waiter() = default;
@@ -47,10 +47,20 @@ protected:
 private:
     friend class waiter_list_base;
 
+    /// `list_` of a waiter whose primitive died while it waited: unlinked, and still registered
+    /// with its cancel context. An address no list has (never dereferenced).
+    static waiter_list_base* orphaned_mark() noexcept {
+        static constinit char mark = 0;
+        return reinterpret_cast<waiter_list_base*>(&mark);
+    }
+
     list_links<list_waiter> links_;
+    /// TRICKY (layout): one word says whether the waiter waits and on what: null before it
+    /// suspends and once it is woken or cancelled, its list while queued, orphaned_mark() if the
+    /// list died first. The waiter lives in every suspended frame (W3 of floor_compare.py keeps
+    /// 10,000 of them cycling through the cache), so neither a flag beside it nor the loop is
+    /// kept: the loop to schedule on is the one running, which owns the primitive.
     waiter_list_base* list_ = nullptr;
-    event_loop* loop_ = nullptr;
-    bool waiting_ = false;  // suspended, neither woken nor cancelled yet
 };
 
 /// The list itself, untyped; `waiter_list<Node>` gives typed access to the front.
@@ -62,7 +72,11 @@ public:
     /// A primitive should outlive its waiters. Any still queued are unlinked, so that neither their
     /// destruction nor their cancellation touches this dead list (a cancel still resumes them).
     ~waiter_list_base() {
-        while (!empty()) remove(*waiters_.front());
+        while (!empty()) {
+            list_waiter& waiter = *waiters_.front();
+            remove(waiter);
+            waiter.list_ = list_waiter::orphaned_mark();
+        }
     }
 
     [[nodiscard]] bool empty() const noexcept { return waiters_.empty(); }
@@ -86,9 +100,8 @@ public:
         list_waiter& waiter = *waiters_.front();
         // Scheduling is the only step that can fail (the ready queue grows): do it first, so a
         // failure leaves the waiter queued and the list unchanged.
-        waiter.loop_->schedule(waiter.waiter_);
+        event_loop::current().schedule(waiter.waiter_);
         remove(waiter);
-        waiter.waiting_ = false;
         waiter.finish_completed();
     }
 
@@ -122,25 +135,24 @@ inline void list_waiter::cancel_wait() noexcept {
     // `list_` is valid here, and a wait the owner already completed (a permit or an item handed
     // over, the waiter scheduled but not yet run) is never cancelled: the request stays pending
     // for the task's next real suspension, and what the wait obtained reaches the task.
-    if (list_ != nullptr) list_->remove(*this);  // null only if the primitive died first
-    waiting_ = false;
+    if (linked()) list_->remove(*this);  // not linked only if the primitive died first
+    list_ = nullptr;
     finish_cancelled();
-    loop_->schedule(waiter_);
+    event_loop::current().schedule(waiter_);
 }
 
 template <class Promise>
 bool list_waiter::suspend_on(waiter_list_base& list, std::coroutine_handle<Promise> waiter) {
-    loop_ = &event_loop::current();  // may throw: before anything is registered
+    event_loop::current();  // std::logic_error outside a loop: before anything is registered
     if (!enter(waiter)) return false;
     list.push_back(*this);
-    waiting_ = true;
     return true;
 }
 
 inline list_waiter::~list_waiter() {
     // Only reached while waiting if the suspended frame is destroyed without being resumed: leave
     // the list and the cancellation context rather than dangle in them.
-    if (waiting_) {
+    if (list_ != nullptr) {
         if (linked()) list_->remove(*this);
         finish_completed();
     }
