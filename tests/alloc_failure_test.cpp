@@ -15,6 +15,7 @@
 #include <sluice/gather.hpp>
 #include <sluice/igather.hpp>
 #include <sluice/queue.hpp>
+#include <sluice/semaphore.hpp>
 #include <sluice/task.hpp>
 #include <sluice/task_group.hpp>
 #include <sluice/time.hpp>
@@ -179,6 +180,33 @@ sluice::task<int> queue_scenario() {
     co_return got;
 }
 
+/// Set when a semaphore scenario ended by an exception with permits still counted in use.
+bool semaphore_permits_lost = false;
+
+sluice::task<int> hold_permit(sluice::semaphore& sem, int value) {
+    auto permit = co_await sem.acquire();
+    counted guard(value);
+    co_await sluice::yield();
+    co_return value;
+}
+
+sluice::task<int> limited_semaphore_scenario() {
+    // Over a concurrency_limit, a permit taken at once and a waiter's reserved one come from the
+    // semaphore's pool of limit_permits, which grows here.
+    sluice::semaphore sem(sluice::fixed(2));
+    int sum = 0;
+    try {
+        std::vector<sluice::task<int>> items;
+        for (int i = 0; i < 6; ++i) items.push_back(hold_permit(sem, i));
+        for (const int value : co_await sluice::gather(std::move(items))) sum += value;
+        if (auto permit = sem.try_acquire()) sum += 100;
+    } catch (...) {
+        if (sem.in_use() != 0) semaphore_permits_lost = true;
+        throw;
+    }
+    co_return sum;
+}
+
 }  // namespace
 
 TEST_CASE("allocation failure at each allocation of a bounded gather: no leak, crash or hang", "[alloc]") {
@@ -195,6 +223,13 @@ TEST_CASE("allocation failure at each allocation of a task_group: no leak, crash
 
 TEST_CASE("allocation failure at each allocation of a queue producer/consumer: no leak, crash or hang", "[alloc]") {
     fail_each_allocation("queue(2), 6 items", queue_scenario, 15);
+}
+
+TEST_CASE("allocation failure at each allocation of tasks sharing a semaphore over a concurrency_limit: "
+          "no leak, crash, hang or lost permit",
+          "[alloc][semaphore]") {
+    fail_each_allocation("semaphore(fixed(2)), 6 holders", limited_semaphore_scenario, 115);
+    CHECK_FALSE(semaphore_permits_lost);
 }
 
 // --- issue 9, defect 6 --------------------------------------------------------------------------------

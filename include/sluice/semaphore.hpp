@@ -49,17 +49,12 @@ public:
     public:
         /// A permit that holds nothing.
         permit() noexcept = default;
-        permit(permit&& other) noexcept
-            : core_(std::exchange(other.core_, nullptr)), ticket_(other.ticket_), outcome_(other.outcome_),
-              reported_(other.reported_) {}
+        permit(permit&& other) noexcept : held_(other.held_.take()) {}
         /// Releases the permit held, then takes over `other`'s.
         permit& operator=(permit&& other) noexcept {
             if (this != &other) {
                 reset();
-                core_ = std::exchange(other.core_, nullptr);
-                ticket_ = other.ticket_;
-                outcome_ = other.outcome_;
-                reported_ = other.reported_;
+                held_ = other.held_.take();
             }
             return *this;
         }
@@ -70,54 +65,44 @@ public:
         /// Gives the permit back now (to the oldest waiter, if any); afterwards this holds nothing.
         /// No effect on a permit that holds nothing.
         void release() {
-            if (core_ == nullptr) return;
-            detail::semaphore_core& core = *std::exchange(core_, nullptr);
-            if (core.counting()) [[likely]] {
-                core.give_counted();
+            const detail::permit_ref held = held_.take();
+            if (held.empty()) return;
+            if (!held.limited()) [[likely]] {
+                held.core().give_counted();
             } else {
-                give_to_limit(core);
+                held.record().core->give_limited(held.record());
             }
         }
 
         /// Tells the limit how the guarded operation ended (reported when the permit is released;
         /// the last report wins). Only adaptive limits take notice.
         void report(outcome result) noexcept {
-            outcome_ = result;
-            reported_ = true;
+            if (!held_.limited()) return;  // a counting semaphore's count learns nothing
+            held_.record().result = result;
+            held_.record().reported = true;
         }
         /// Reports the outcome of a failed operation, classified by the limit (an overload error →
         /// overload, a cancel or other error → ignored); a null error is a success.
         void report(const std::exception_ptr& error) {
-            if (core_ != nullptr) report(core_->classify(error));
+            if (held_.limited()) report(held_.record().core->classify(error));
         }
 
         /// True while this holds a permit.
-        [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
+        [[nodiscard]] explicit operator bool() const noexcept { return !held_.empty(); }
 
     private:
         friend class semaphore;
         template <class>
         friend class detail::acquire_awaiter;
 
-        permit(detail::semaphore_core& core, const detail::limit_ticket& ticket) noexcept
-            : core_(&core), ticket_(ticket) {}
+        /// TRICKY (layout): one word, in every frame holding a permit (W3 of floor_compare.py keeps
+        /// 10,000 of them cycling through the cache): a counting semaphore's permit is a pointer
+        /// to it; under a concurrency_limit, to a limit_permit of the semaphore's pool holding the
+        /// ticket and the outcome reported.
+        explicit permit(detail::permit_ref held) noexcept : held_(held) {}
         void reset() noexcept { release(); }
-        /// release() under a concurrency_limit, out of line so that a counting semaphore's
-        /// release stays small enough to inline where the permit dies.
-        [[gnu::noinline]] void give_to_limit(detail::semaphore_core& core) const {
-            // Only an adaptive limit looks at the outcome; asking whether the stack is unwinding
-            // costs a thread-local lookup in the C++ runtime on every release.
-            const outcome result = !core.adaptive() ? outcome::ignored
-                                   : reported_     ? outcome_
-                                   : std::uncaught_exceptions() > 0 ? outcome::ignored
-                                                                    : outcome::success;
-            core.give_shared(ticket_, result);
-        }
 
-        detail::semaphore_core* core_ = nullptr;
-        detail::limit_ticket ticket_{};
-        outcome outcome_ = outcome::success;
-        bool reported_ = false;
+        detail::permit_ref held_;
     };
 
     /// `n` free permits; std::invalid_argument if n < 0.
@@ -134,11 +119,12 @@ public:
         return detail::acquire_awaiter<permit>(core_);
     }
 
-    /// A permit if one is free and nobody waits, else nullopt.
-    [[nodiscard]] std::optional<permit> try_acquire() noexcept {
-        detail::limit_ticket ticket;
-        if (!core_.try_take(ticket)) return std::nullopt;
-        return permit(core_, ticket);
+    /// A permit if one is free and nobody waits, else nullopt. Over a concurrency_limit, may throw
+    /// std::bad_alloc (the first time this many permits are held at once), having taken nothing.
+    [[nodiscard]] std::optional<permit> try_acquire() {
+        detail::permit_ref held(core_);
+        if (!core_.try_take(held)) return std::nullopt;
+        return permit(held);
     }
 
     /// Adds a permit by hand: to the oldest waiter (scheduled, not resumed here), or to the count.
