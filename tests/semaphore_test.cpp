@@ -436,13 +436,18 @@ TEST_CASE("run reports a deadlock on a semaphore nobody releases, and leaves no 
 }
 
 SLUICE_TEST_CASE("a waiter whose semaphore died first is still cancelled cleanly", "[semaphore][cancel]") {
-    auto sem = std::make_unique<sluice::semaphore>(0);  // on the heap: ASan sees a use after it died
-    auto waiter = sluice::spawn(acquire_forever(*sem));
-    co_await settle();
-    sem.reset();  // against the contract (it must outlive its waiters), but nothing dangles
-    waiter.cancel();
-    const sluice::result<void> outcome = co_await waiter.as_result();
-    CHECK_THROWS_AS(outcome.value(), sluice::cancelled_error);
+    // A counting semaphore, and one over a concurrency_limit (whose waiter has reserved a record
+    // of the semaphore's pool). On the heap: ASan sees any use of them after they died.
+    for (const bool limited : {false, true}) {
+        auto sem = limited ? std::make_unique<sluice::semaphore>(sluice::fixed(0))
+                           : std::make_unique<sluice::semaphore>(0);
+        auto waiter = sluice::spawn(acquire_forever(*sem));
+        co_await settle();
+        sem.reset();  // against the contract (it must outlive its waiters), but nothing dangles
+        waiter.cancel();
+        const sluice::result<void> outcome = co_await waiter.as_result();
+        CHECK_THROWS_AS(outcome.value(), sluice::cancelled_error);
+    }
 }
 
 // --- limits that move (set_limit, concurrency_limit) ----------------------------------------------

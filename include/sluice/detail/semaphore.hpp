@@ -99,8 +99,14 @@ public:
     explicit semaphore_core(shared_handle<limit_state> shared) : shared_(std::move(shared)) { shared_->watch(*this); }
     semaphore_core(const semaphore_core&) = delete;
     semaphore_core& operator=(const semaphore_core&) = delete;
+    /// Waiters still queued (against the contract) lose what they hold first: a limit_permit of
+    /// the pool that dies here must not be given back to it by their ~acquire_awaiter.
     ~semaphore_core() {
         if (shared_ != nullptr) shared_->unwatch(*this);
+        while (!waiters_.empty()) {
+            waiters_.front().held = permit_ref();
+            waiters_.abandon_front();
+        }
     }
 
     /// A counting semaphore (its own count; permits are just a pointer to it), not one over a

@@ -72,11 +72,7 @@ public:
     /// A primitive should outlive its waiters. Any still queued are unlinked, so that neither their
     /// destruction nor their cancellation touches this dead list (a cancel still resumes them).
     ~waiter_list_base() {
-        while (!empty()) {
-            list_waiter& waiter = *waiters_.front();
-            remove(waiter);
-            waiter.list_ = list_waiter::orphaned_mark();
-        }
+        while (!empty()) abandon_front();
     }
 
     [[nodiscard]] bool empty() const noexcept { return waiters_.empty(); }
@@ -103,6 +99,15 @@ public:
         event_loop::current().schedule(waiter.waiter_);
         remove(waiter);
         waiter.finish_completed();
+    }
+
+    /// Unlinks the oldest waiter without ending its wait: for a primitive dying with waiters
+    /// still queued, against its contract. The waiter's destructor or a cancel then ends the wait
+    /// without touching the list.
+    void abandon_front() noexcept {
+        list_waiter& waiter = *waiters_.front();
+        remove(waiter);
+        waiter.list_ = list_waiter::orphaned_mark();
     }
 
     /// Ends every wait normally, oldest first (they run in that order).
