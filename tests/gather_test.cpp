@@ -7,11 +7,15 @@
 // bound. Never co_await inside a Catch macro: GCC 12 evaluates the operand of the macro's trailing
 // `(false) && (expr)` as a second suspension point.
 
+#include <sluice/async_generator.hpp>
 #include <sluice/cancellation.hpp>
+#include <sluice/event.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/gather.hpp>
 #include <sluice/generator.hpp>
+#include <sluice/igather.hpp>
 #include <sluice/result.hpp>
+#include <sluice/spawn.hpp>
 #include <sluice/task.hpp>
 #include <sluice/time.hpp>
 
@@ -87,6 +91,61 @@ sluice::task<int> logged_after_yields(int id, int yields, tracker& t) {
     co_return id;
 }
 
+
+/// Counts itself in `running` while alive, yields once, returns `id`.
+sluice::task<int> yields_once(int id, probe& running) {
+    in_flight alive(running);
+    co_await sluice::yield();
+    co_return id;
+}
+
+sluice::generator<sluice::task<int>> yielding_once(int count, probe& running) {
+    for (int i = 0; i < count; ++i) co_yield yields_once(i, running);
+}
+
+/// Endless: numbers every item it yields in `pulls`; each item yields once and counts its frame.
+sluice::generator<sluice::task<int>> endless(int& pulls, probe& running) {
+    for (;;) co_yield yields_once(pulls++, running);
+}
+
+sluice::async_generator<sluice::task<int>> endless_async(int& pulls, probe& running) {
+    for (;;) co_yield yields_once(pulls++, running);
+}
+
+/// Records how many items had started when it ran.
+sluice::task<void> record_started(const int& started, int& seen) {
+    seen = started;
+    co_return;
+}
+
+/// Waits until all `count` have started (the last one to start opens the gate).
+sluice::task<int> wait_until_all_started(int id, int count, int& started, sluice::event& all_started) {
+    if (++started == count) all_started.set();
+    co_await all_started.wait();
+    co_return id;
+}
+
+sluice::generator<sluice::task<int>> waiting_for_all(int count, int& started, sluice::event& all_started) {
+    for (int i = 0; i < count; ++i) co_yield wait_until_all_started(i, count, started, all_started);
+}
+
+sluice::generator<sluice::task<int>> cut_short(int count, int& pulls, tracker& t) {
+    for (int i = 0; i < count; ++i) {
+        ++pulls;
+        co_yield swallows_cancel(i, t);
+    }
+}
+
+template <class Source>
+sluice::task<std::vector<int>> gather_all(Source source) {
+    co_return co_await sluice::gather(std::move(source));
+}
+
+/// Takes results of an igather with a limit of a million over an endless async generator.
+sluice::task<void> take_from_endless_async(int& pulls, probe& running, long long& taken) {
+    auto results = sluice::igather(endless_async(pulls, running), 1'000'000);
+    while (auto result = co_await results.next()) ++taken;
+}
 }  // namespace
 
 // --- variadic -----------------------------------------------------------------------------------
@@ -374,6 +433,105 @@ SLUICE_TEST_CASE("cancelling the task awaiting a gather of a range cancels every
         CHECK(t.started == running);   // nothing started after the cancel
         CHECK(counted::alive() == 0);
     }
+}
+
+
+// --- a long source and the loop ----------------------------------------------------------------------
+// An unbounded gather (or a limit far above what the source yields at once) starts its items in
+// waves: between two, the loop runs what is ready, so items that finished give their frames back and
+// a long source neither holds the loop nor grows memory with its length.
+
+SLUICE_TEST_CASE("an unbounded gather over 100,000 items that yield once keeps a few thousand alive, not the source, "
+                 "and lets a task ready before it run while it starts them",
+                 "[gather][range][waves]") {
+    constexpr int count = 100'000;
+    probe running;
+    int seen_started = -1;
+    auto other = sluice::spawn(record_started(running.max, seen_started));
+    std::vector<int> all = co_await sluice::gather(yielding_once(count, running));
+    co_await other;
+    REQUIRE(all.size() == count);
+    CHECK(std::is_sorted(all.begin(), all.end()));
+    CHECK(all.back() == count - 1);
+    CHECK(running.now == 0);
+    // Memory grows with what runs at once, not with the source: a few waves, far below its length.
+    CHECK(running.max <= 4096);
+    CHECK(seen_started >= 0);
+    CHECK(seen_started < count);
+}
+
+SLUICE_TEST_CASE("an unbounded gather still runs everything at once: 5,000 items that wait until the last one started "
+                 "all finish",
+                 "[gather][range][waves]") {
+    constexpr int count = 5'000;
+    int started = 0;
+    sluice::event all_started;
+    std::vector<int> all = co_await sluice::gather(waiting_for_all(count, started, all_started));
+    CHECK(started == count);
+    REQUIRE(all.size() == count);
+    CHECK(all.back() == count - 1);
+}
+
+SLUICE_TEST_CASE("an unbounded gather over an endless generator ends by its timeout, and every started item is "
+                 "destroyed",
+                 "[gather][range][waves][cancel]") {
+    int pulls = 0;
+    probe running;
+    int timeouts = 0;
+    try {
+        (void)co_await sluice::wait_for(gather_all(endless(pulls, running)), 5ms);
+    } catch (const sluice::timeout_error&) {
+        ++timeouts;
+    }
+    CHECK(timeouts == 1);
+    CHECK(pulls > 0);
+    CHECK(running.now == 0);
+    CHECK(running.max <= 4096);
+}
+
+SLUICE_TEST_CASE("an igather with a limit of a million over an endless async_generator hands out results and ends "
+                 "by its timeout, and every started item is destroyed",
+                 "[igather][waves][cancel][async]") {
+    int pulls = 0;
+    probe running;
+    long long taken = 0;
+    int timeouts = 0;
+    try {
+        co_await sluice::wait_for(take_from_endless_async(pulls, running, taken), 5ms);
+    } catch (const sluice::timeout_error&) {
+        ++timeouts;
+    }
+    CHECK(timeouts == 1);
+    CHECK(pulls > 0);
+    CHECK(taken > 0);
+    CHECK(running.now == 0);
+    CHECK(running.max <= 4096);
+}
+
+SLUICE_TEST_CASE("cancelling an unbounded gather while its next wave waits for its turn pulls nothing more and "
+                 "leaks no frame",
+                 "[gather][range][waves][cancel]") {
+    constexpr int count = 100'000;
+    counted::reset();
+    tracker t;
+    int pulls = 0;
+    auto awaiting = sluice::spawn(sluice::gather(cut_short(count, pulls, t)));
+    // Until the first wave ran (its items wait 20 s); the rest of the source waits for later turns,
+    // a wave per turn at most (a shuffled ready queue may run this task before the gather starts).
+    while (t.started == 0) co_await sluice::yield();
+    REQUIRE(t.started < count);
+    awaiting.cancel();
+    int cancelled = 0;
+    try {
+        (void)co_await awaiting;
+    } catch (const sluice::cancelled_error&) {
+        ++cancelled;
+    }
+    CHECK(cancelled == 1);
+    CHECK(pulls == t.started);  // nothing pulled after the cancel, nothing pulled and not started
+    CHECK(t.cancelled == t.started);
+    CHECK(t.finished == t.started);
+    CHECK(counted::alive() == 0);
 }
 
 // --- invalid arguments ----------------------------------------------------------------------------

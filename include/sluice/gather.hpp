@@ -5,7 +5,10 @@
 /// - `co_await gather(range)` → `std::vector<T>` (`void` for a range of `task<void>`);
 ///   `co_await gather(range, limit)`: at most `limit` children at once.
 /// - Children start in argument/source order; nothing starts before the gather is awaited; empty
-///   input completes at once.
+///   input completes at once. A long source starts in waves of at most 1024 children per loop turn
+///   (as does any limit above that): what became ready meanwhile runs in between, so an unbounded
+///   gather over a long generator does not hold the loop, and children that finished give their
+///   frames to the next wave. Children that wait stay in flight: nothing else is bounded.
 /// - Fail-fast: the first error in time cancels the siblings, *waits for them*, and is rethrown.
 ///   `gather(return_exceptions, ...)` instead gives a `result<T>` per child and cancels nothing.
 /// - Cancelling the task awaiting a gather cancels every child; once they finished, the awaiter

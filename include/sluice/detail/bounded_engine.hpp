@@ -29,9 +29,18 @@
 // `fill` is trampolined: an item that completes synchronously while being started does not start
 // the next one recursively.
 //
+// Waves: one fill starts at most `wave_size` items; if more could start, the puller (the coroutine
+// that pulls an async source, used for this by a sync source too) goes behind what is ready in the
+// loop and starts the next wave there. Without it a source that yields items as fast as they start
+// (an unbounded gather over a long generator, a limit in the millions) would be pulled whole before
+// anything else ran: the loop held for the whole source, and every item ready to finish kept
+// waiting with its frame alive, so memory grew with the source. With it, the items of a wave that
+// finished in the meantime have given their frames back for the next wave to reuse. Items that wait
+// stay running: an unbounded gather still has every item in flight, a wave per loop turn.
+//
 // TRICKY (lifetime): the engine lives on the heap and its owner (a range, an igather frame, a
 // gather frame) holds it through `engine_handle`. Items point at the engine (their promise's
-// listener), so it may not die while an item runs. Whenever an item (or the async puller) runs, the
+// listener), so it may not die while an item runs. Whenever an item (or the puller) runs, the
 // engine is registered with the loop as a root, from the moment it stops being drained to the
 // moment it is drained again, whoever owns it: so `run` never returns while an item is alive (it
 // cancels the roots left when the main task ends, and waits), even for a range kept outside `run`
@@ -221,6 +230,18 @@ private:
 
     // --- pulling and starting -----------------------------------------------------------------
 
+    /// Items started in one go at most (see "Waves" at the top).
+    static constexpr std::size_t wave_size = 1024;
+
+    /// The puller's trip behind everything ready. Not a cancellation point: a stop is seen by the
+    /// phase check after it, one turn later.
+    struct next_turn {
+        event_loop& loop;
+        [[nodiscard]] bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> puller) { loop.schedule(puller); }
+        void await_resume() const noexcept {}
+    };
+
     [[nodiscard]] bool can_start() const noexcept {
         if (options_.shared_limit == nullptr) [[likely]] {
             return phase_ == phase::open && running_.size() < options_.limit && started_ - taken_ < options_.window;
@@ -243,8 +264,9 @@ private:
     /// The cheap test inline, the pulling out of line: most calls (a take at full capacity, `it ==
     /// end`) find nothing to start.
     void fill() {
-        // An outer fill on the stack re-checks can_start after every start.
-        if (!filling_ && can_start() && !(async_source && pulling_)) fill_slow();
+        // An outer fill on the stack re-checks can_start after every start; a pending puller starts
+        // the next wave itself.
+        if (!filling_ && can_start() && !pulling_) fill_slow();
     }
 
     void fill_slow() {
@@ -253,15 +275,19 @@ private:
             bool& flag;
             ~guard() { flag = false; }
         } filling{filling_ = true};
-        if constexpr (async_source) {
-            if (!pulling_ && can_start()) start_puller();
-        } else {
-            while (can_start()) {
-                item_task item = pull_sync();
-                if (!item.valid()) break;
-                start(std::move(item));
-            }
+        if (async_source || start_wave()) start_puller();
+    }
+
+    /// Starts items of a sync source while capacity allows, at most `wave_size`; true when it stopped
+    /// for the budget (the rest go on a later loop turn, from the puller).
+    bool start_wave() {
+        for (std::size_t started = 0; can_start(); ++started) {
+            if (started == wave_size) return true;
+            item_task item = pull_sync();
+            if (!item.valid()) break;
+            start(std::move(item));
         }
+        return false;
     }
 
     /// The next item of a sync source; an empty task at its end or when it threw (kept for later).
@@ -286,9 +312,17 @@ private:
         return {};
     }
 
-    task<void> pull_async() {
+    task<void> run_puller() {
         if constexpr (async_source) {
+            std::size_t started = 0;
             while (can_start()) {
+                if (started == wave_size) {
+                    co_await next_turn{*loop_};
+                    if (phase_ != phase::open) co_return;
+                    started = 0;
+                    continue;
+                }
+                ++started;
                 std::optional<item_type> item = co_await source_.next();
                 // A stop (close, the consumer cancelled, a fail-fast error) may have come while the
                 // generator produced this item: it is destroyed unstarted, here.
@@ -299,11 +333,16 @@ private:
                 }
                 start(make_item<value_type>(std::move(*item)));
             }
+        } else {
+            do {
+                co_await next_turn{*loop_};
+                if (phase_ != phase::open) co_return;
+            } while (start_wave());
         }
     }
 
     void start_puller() {
-        puller_ = pull_async();
+        puller_ = run_puller();
         puller_context_ = cancel_context{};
         auto handle = puller_.handle();
         handle.promise().set_context(&puller_context_);
@@ -361,9 +400,9 @@ private:
 
     // --- completions ---------------------------------------------------------------------------
 
-    /// finish_listener: an item, or the async puller, finished.
+    /// finish_listener: an item, or the puller, finished.
     std::coroutine_handle<> finished(std::coroutine_handle<> finished) noexcept override {
-        if (async_source && finished == puller_.handle()) return puller_finished();
+        if (finished == puller_.handle()) return puller_finished();
         return item_finished(handle_type::from_address(finished.address()));
     }
 
@@ -484,7 +523,7 @@ private:
     running_items<value_type> running_;
     delivery_queue<value_type> queue_;
 
-    task<void> puller_;
+    task<void> puller_;  // an async source's puller, or a sync source's next wave (run_puller)
     cancel_context puller_context_;
 
     result_sink<value_type>* sink_ = nullptr;
@@ -497,7 +536,7 @@ private:
     phase phase_ = phase::open;
     bool filling_ = false;  // re-entrancy guard of fill (not a state of the stream)
     bool counting_out_ = false;  // inside count_out: the limit's notice to this engine waits for after_change
-    bool pulling_ = false;  // the async puller runs (counts as running for drained())
+    bool pulling_ = false;  // the puller runs or waits for its turn (counts as running for drained())
 };
 
 /// Owns a heap-allocated engine; dropping it abandons the engine (cancel, free once drained).
