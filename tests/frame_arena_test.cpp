@@ -7,8 +7,6 @@
 // a fresh heap). Catch2's assertions are not thread-safe: the threads record, the test checks after
 // joining them.
 
-#include <sluice/detail/frame_allocator.hpp>
-#include <sluice/detail/frame_arena.hpp>
 #include <sluice/event_loop.hpp>
 #include <sluice/task.hpp>
 
@@ -26,9 +24,11 @@
 #include <unistd.h>
 
 #include "support/catch.hpp"
+#include "support/internals.hpp"
 
-using sluice::detail::frame_chunk;
-using sluice::detail::frame_heap;
+using sluice_test::frame_allocator;
+using sluice_test::frame_chunk;
+using sluice_test::frame_heap;
 
 namespace {
 
@@ -54,6 +54,15 @@ void free_blocks(const std::vector<void*>& blocks, std::size_t first = 0, std::s
     for (std::size_t i = first; i < blocks.size() && i < last; ++i) frame_heap::deallocate(blocks[i], index);
 }
 
+/// Frees blocks[at], then takes a block of the same class in its place: true when it is the same one.
+bool freed_block_comes_back(std::vector<void*>& blocks, std::size_t at, std::size_t index = largest_class) {
+    frame_heap::deallocate(blocks[at], index);
+    void* again = frame_heap::of_this_thread().allocate(index);
+    const bool same = again == blocks[at];
+    blocks[at] = again;
+    return same;
+}
+
 sluice::task<int> forty_two() { co_return 42; }
 
 }  // namespace
@@ -74,10 +83,7 @@ TEST_CASE("frame arena: blocks are distinct, 16-byte aligned, in a chunk of thei
             const auto* first = static_cast<const unsigned char*>(blocks[i]);
             intact = intact && first[0] == 'a' + i && first[bytes - 1] == 'a' + i;
         }
-        frame_heap::deallocate(blocks[1], index);
-        void* again = frame_heap::of_this_thread().allocate(index);
-        reused = again == blocks[1];
-        blocks[1] = again;
+        reused = freed_block_comes_back(blocks, 1, index);
         free_blocks(blocks, 0, SIZE_MAX, index);
     });
     CHECK(aligned);
@@ -105,10 +111,7 @@ TEST_CASE("frame arena: a block freed in another chunk is reused before the chun
     bool reused = false, then_carved = false;
     on_new_thread([&] {
         std::vector<void*> blocks = allocate_blocks(blocks_per_chunk + 1);  // the second chunk is being carved
-        frame_heap::deallocate(blocks[7], largest_class);                   // a block of the first chunk
-        void* again = frame_heap::of_this_thread().allocate(largest_class);
-        reused = again == blocks[7];
-        blocks[7] = again;
+        reused = freed_block_comes_back(blocks, 7);                         // a block of the first chunk
         void* next = frame_heap::of_this_thread().allocate(largest_class);
         then_carved = &frame_chunk::of(next) == &frame_chunk::of(blocks.back());
         blocks.push_back(next);
@@ -182,10 +185,10 @@ TEST_CASE("frame arena: frames larger than the largest class come from operator 
     const std::size_t baseline = frame_heap::mapped_chunks();
     std::size_t with_large = 0;
     on_new_thread([&] {
-        void* large = sluice::detail::frame_allocator::allocate(largest_block + 1);
+        void* large = frame_allocator::allocate(largest_block + 1);
         with_large = frame_heap::mapped_chunks();
         std::memset(large, 0, largest_block + 1);
-        sluice::detail::frame_allocator::deallocate(large, largest_block + 1);
+        frame_allocator::deallocate(large, largest_block + 1);
     });
     CHECK(with_large == baseline);
 }

@@ -23,6 +23,7 @@
 #include "support/await_error.hpp"
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
+#include "support/internals.hpp"
 
 using namespace std::chrono_literals;
 
@@ -358,9 +359,8 @@ SLUICE_TEST_CASE("a post that landed after the loop's has_posts() check keeps it
         std::thread([handle, &ran, &posted] { posted = handle.post([&ran] { ran = true; }); }).join();
     }
     CHECK(posted);
-    auto& inbox = *sluice::detail::remote_inbox::of(sluice::detail::event_loop::current());
-    CHECK(inbox.idle_wakeup_op() == nullptr);
+    CHECK_FALSE(sluice_test::current_inbox_is_idle());
     co_await sluice::yield();  // the turn drains the post
     CHECK(ran);
-    CHECK(inbox.idle_wakeup_op() == &inbox);
+    CHECK(sluice_test::current_inbox_is_idle());
 }

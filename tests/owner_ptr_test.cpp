@@ -3,8 +3,6 @@
 // (issue #10): each object is destroyed exactly once, by the last owner, through its base when owned
 // as one, and a moved-from owner owns nothing.
 
-#include <sluice/detail/owner_ptr.hpp>
-
 #include <atomic>
 #include <stdexcept>
 #include <thread>
@@ -13,11 +11,12 @@
 
 #include "support/catch.hpp"
 #include "support/counted.hpp"
+#include "support/internals.hpp"
 
-using sluice::detail::make_owner;
-using sluice::detail::make_shared_handle;
-using sluice::detail::owner_ptr;
-using sluice::detail::shared_handle;
+using sluice_test::make_owner;
+using sluice_test::make_shared_handle;
+using sluice_test::owner_ptr;
+using sluice_test::shared_handle;
 using sluice_test::counted;
 
 namespace {

@@ -10,9 +10,20 @@
 //   is one clock tick, not zero (a yield), cannot be told from how long a sleep took (time_test).
 // - idle_loop_with_armed_inbox: a loop that run() did not drive, destroyed while its wake-up read is
 //   in the kernel, which only an abnormal end of run() leaves behind (thread_pool_test).
+// - current_inbox_is_idle: whether the running loop's cross-thread wake-up read is all it waits for
+//   (what makes it report a deadlock); a race once made it say so with a post queued, and only this
+//   question, asked in the window the race needed, shows it (loop_handle_test).
+// - frame_heap, frame_chunk, frame_allocator: the frame arena's chunks (mapped, reused, unmapped at
+//   a thread's end), which tasks, whose frames it serves, never show (frame_arena_test).
+// - owner_ptr, shared_handle: the owning pointers on the loop's and the combinators' path; that each
+//   object is destroyed once, by its last owner, through its base, shows only on them (owner_ptr_test).
 
 #include <sluice/event_loop.hpp>
 #include <sluice/detail/backends.hpp>
+#include <sluice/detail/frame_allocator.hpp>
+#include <sluice/detail/frame_arena.hpp>
+#include <sluice/detail/owner_ptr.hpp>
+#include <sluice/detail/remote_inbox.hpp>
 #include <sluice/detail/system_error.hpp>
 #include <sluice/detail/thread_pool.hpp>
 #include <sluice/detail/time.hpp>
@@ -22,8 +33,21 @@
 
 namespace sluice_test {
 
+using sluice::detail::frame_allocator;
+using sluice::detail::frame_chunk;
+using sluice::detail::frame_heap;
+using sluice::detail::make_owner;
+using sluice::detail::make_shared_handle;
 using sluice::detail::os_error;
+using sluice::detail::owner_ptr;
+using sluice::detail::shared_handle;
 using sluice::detail::throw_errno;
+
+/// True when the running loop would count its cross-thread wake-up read as all it waits for.
+[[nodiscard]] inline bool current_inbox_is_idle() {
+    const auto& inbox = *sluice::detail::remote_inbox::of(sluice::detail::event_loop::current());
+    return inbox.idle_wakeup_op() == &inbox;
+}
 
 /// What sleep_for and wait_for make of `duration`, in steady_clock ticks.
 template <class Rep, class Period>
