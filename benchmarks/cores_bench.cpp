@@ -6,6 +6,8 @@
 //   cores_bench w1 M L C [split] [pin]   W1 (sluice_bench w1) spread over C loops, each core at
 //                                        most L/C in flight
 //   cores_bench w4 M C [split] [pin]     W4 (gather over M trivial tasks) spread over C loops
+//   cores_bench w4 M C made [pin]        W4 with each core's tasks made first into a vector (a
+//                                        fixed share each, as `strided`), as the floor's W4 does
 //   cores_bench pingpong N      N round trips between two loops through two channels of capacity 1
 //   cores_bench stream N        N messages one way from one loop to another, channel capacity 1024
 //   cores_bench cv-pingpong N   the same two between two threads over a mutex + condition_variable
@@ -33,6 +35,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench_support.hpp"
@@ -71,6 +74,7 @@ struct spread {
     std::size_t cores = 1;
     split how = split::shared;
     bool pin = false;
+    bool made_first = false;  // w4: every task of a core made before its gather starts
 };
 
 long long w1(long long m, long long limit, const spread& over) {
@@ -93,18 +97,25 @@ long long w4(long long m, const spread& over) {
     return sum_of(sluice::run_on_cores(
         over.cores,
         [&](std::size_t core) -> sluice::task<long long> {
-            co_return sum_of(co_await sluice::gather(share_of(m, core, over.cores, over.how, next_chunk)));
+            if (!over.made_first) co_return sum_of(co_await sluice::gather(share_of(m, core, over.cores, over.how, next_chunk)));
+            std::vector<sluice::task<long long>> tasks;
+            tasks.reserve(static_cast<std::size_t>(m) / over.cores + 1);
+            for (auto&& each : share_of(m, core, over.cores, over.how, next_chunk)) tasks.push_back(std::move(each));
+            co_return sum_of(co_await sluice::gather(std::move(tasks)));
         },
         {.pin = over.pin}));
 }
 
-/// The words after the numbers of w1/w4: `shared`/`strided` and `pin`, in any order.
+/// The words after the numbers of w1/w4: `shared`/`strided`/`made` and `pin`, in any order.
 bool parse_spread(int argc, char** argv, int first, spread& over) {
     for (int i = first; i < argc; ++i) {
         const std::string word = argv[i];
         if (word == "shared") {
             over.how = split::shared;
         } else if (word == "strided") {
+            over.how = split::strided;
+        } else if (word == "made") {
+            over.made_first = true;
             over.how = split::strided;
         } else if (word == "pin") {
             over.pin = true;
@@ -117,7 +128,7 @@ bool parse_spread(int argc, char** argv, int first, spread& over) {
 
 std::string describe(const spread& over) {
     return " cores=" + std::to_string(over.cores) + (over.how == split::shared ? " split=shared" : " split=strided") +
-           (over.pin ? " pinned" : "");
+           (over.made_first ? " made-first" : "") + (over.pin ? " pinned" : "");
 }
 
 /// n messages between two loops: a round trip each through two channels of capacity 1
@@ -202,7 +213,7 @@ long long cv_stream(long long n) {
 }
 
 int usage() {
-    std::fprintf(stderr, "usage: cores_bench w1 M L C [shared|strided] [pin] | w4 M C [shared|strided] [pin] | pingpong N | stream N | cv-pingpong N | cv-stream N\n");
+    std::fprintf(stderr, "usage: cores_bench w1 M L C [shared|strided] [pin] | w4 M C [shared|strided|made] [pin] | pingpong N | stream N | cv-pingpong N | cv-stream N\n");
     return 2;
 }
 

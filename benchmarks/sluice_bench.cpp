@@ -5,7 +5,9 @@
 //   sluice_bench w2 M L [ms]    M tasks sleeping `ms` (default 100), at most L in flight
 //   sluice_bench w3 T P I       T tasks share a semaphore of P permits, each doing I times
 //                               acquire / yield / release; ns per acquire-release pair
-//   sluice_bench w4 M           gather over M trivial tasks
+//   sluice_bench w4 M           gather over M trivial tasks, pulled lazily from a generator
+//   sluice_bench w4made M       the same M tasks made first into a vector (as the floor does),
+//                               then gathered: every frame exists before the first one runs
 //   sluice_bench yield N        one task doing N `co_await yield()` round trips through the loop
 //   sluice_bench spawn N        N trivial tasks spawned and joined, 1000 at a time
 //
@@ -15,6 +17,7 @@
 #include <sluice/sluice.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -87,6 +90,16 @@ sluice::task<long long> gather_trivial(long long count) {
     co_return sum;
 }
 
+sluice::task<long long> gather_made_first(long long count) {
+    std::vector<sluice::task<long long>> tasks;
+    tasks.reserve(static_cast<std::size_t>(count));
+    for (long long i = 0; i < count; ++i) tasks.push_back(yield_then_double(i));
+    std::vector<long long> results = co_await sluice::gather(std::move(tasks));
+    long long sum = 0;
+    for (long long value : results) sum += value;
+    co_return sum;
+}
+
 sluice::task<long long> spawn_and_join(long long count) {
     constexpr long long batch = 1000;
     std::vector<sluice::join_handle<long long>> handles;
@@ -101,7 +114,7 @@ sluice::task<long long> spawn_and_join(long long count) {
 }
 
 int usage() {
-    std::fputs("usage: sluice_bench w1 M L | w2 M L [ms] | w3 T P I | w4 M | yield N | spawn N\n", stderr);
+    std::fputs("usage: sluice_bench w1 M L | w2 M L [ms] | w3 T P I | w4 M | w4made M | yield N | spawn N\n", stderr);
     return 2;
 }
 
@@ -144,6 +157,12 @@ int main(int argc, char** argv) {
         sluice_bench::stopwatch clock;
         const long long sum = sluice::run(gather_trivial(m));
         return sluice_bench::report("sluice", "W4", "M=" + std::to_string(m), m, sum, m * (m - 1), clock.seconds());
+    }
+    if (workload == "w4made") {
+        const long long m = sluice_bench::argument(argc, argv, 2, 1'000'000);
+        sluice_bench::stopwatch clock;
+        const long long sum = sluice::run(gather_made_first(m));
+        return sluice_bench::report("sluice", "W4", "M=" + std::to_string(m) + " made-first", m, sum, m * (m - 1), clock.seconds());
     }
     if (workload == "yield") {
         const long long n = sluice_bench::argument(argc, argv, 2, 10'000'000);
