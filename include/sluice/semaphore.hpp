@@ -114,13 +114,16 @@ public:
     semaphore& operator=(const semaphore&) = delete;
 
     /// `co_await acquire()` yields a permit: at once if one is free and nobody waits (not a
-    /// cancellation point), else after queueing behind the earlier waiters.
+    /// cancellation point), else after queueing behind the earlier waiters. Over a
+    /// concurrency_limit it may throw std::bad_alloc as try_acquire does, before taking or
+    /// queueing anything.
     [[nodiscard]] detail::acquire_awaiter<permit> acquire() noexcept {
         return detail::acquire_awaiter<permit>(core_);
     }
 
     /// A permit if one is free and nobody waits, else nullopt. Over a concurrency_limit, may throw
-    /// std::bad_alloc (the first time this many permits are held at once), having taken nothing.
+    /// std::bad_alloc (when more permits are held or awaited at once than ever before on this
+    /// semaphore: its pool of tickets grows), having taken nothing.
     [[nodiscard]] std::optional<permit> try_acquire() {
         detail::permit_ref held(core_);
         if (!core_.try_take(held)) return std::nullopt;
