@@ -353,7 +353,7 @@ private:
         handle.resume();  // as an item's start (see start): puller_finished never transfers either
     }
 
-    std::coroutine_handle<> puller_finished() noexcept {
+    [[gnu::noinline]] std::coroutine_handle<> puller_finished() noexcept {
         pulling_ = false;
         auto& outcome = puller_.handle().promise().result_slot();
         if (outcome.has_error() && phase_ < phase::stopping) {
@@ -402,7 +402,7 @@ private:
 
     /// finish_listener: an item, or the puller, finished.
     std::coroutine_handle<> finished(std::coroutine_handle<> finished) noexcept override {
-        if (finished == puller_.handle()) return puller_finished();
+        if (finished == puller_.handle()) [[unlikely]] return puller_finished();
         return item_finished(handle_type::from_address(finished.address()));
     }
 

@@ -58,7 +58,8 @@ public:
     task<T> get_return_object() noexcept;
     std::suspend_always initial_suspend() const noexcept { return {}; }
     struct final_awaiter : transfer_to_continuation {
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<task_promise> self) const noexcept {
+        // Always inlined into each task's final suspend, for the reason frame_allocator is.
+        [[gnu::always_inline]] std::coroutine_handle<> await_suspend(std::coroutine_handle<task_promise> self) const noexcept {
             task_promise& promise = self.promise();
             if (finish_listener* listener = promise.listener()) {
                 // TRICKY: an engine item's listener may free the frame in there (it is never run
