@@ -1,4 +1,4 @@
-// Tests of detail::owner_ptr and detail::shared_handle (sluice/detail/owner_ptr.hpp), the owning
+// Tests of owner_ptr and shared_handle (reached through support/internals.hpp), the owning
 // pointers that replace std::unique_ptr and std::shared_ptr on the loop's and the combinators' path
 // (issue #10): each object is destroyed exactly once, by the last owner, through its base when owned
 // as one, and a moved-from owner owns nothing.
