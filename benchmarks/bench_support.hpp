@@ -44,13 +44,14 @@ private:
 
 /// Prints the RESULT line of docs/design.md, "Benchmarks", for `peer` and returns the process exit
 /// status (non-zero when the checksum is wrong).
+/// `extra` is appended to the line as it is (more `name=value` fields).
 inline int report(const char* peer, const std::string& workload, const std::string& parameters, long long operations,
-                  long long sum, long long expected, double wall_seconds) {
+                  long long sum, long long expected, double wall_seconds, const std::string& extra = {}) {
     const bool ok = sum == expected;
     std::printf("RESULT peer=%s workload=%s %s sum=%lld expected=%lld ok=%d wall_s=%.4f ns_per_task=%.1f "
-                "peak_rss_mb=%.1f\n",
+                "peak_rss_mb=%.1f%s\n",
                 peer, workload.c_str(), parameters.c_str(), sum, expected, ok ? 1 : 0, wall_seconds,
-                wall_seconds * 1e9 / static_cast<double>(operations), peak_rss_mb());
+                wall_seconds * 1e9 / static_cast<double>(operations), peak_rss_mb(), extra.c_str());
     return ok ? 0 : 1;
 }
 

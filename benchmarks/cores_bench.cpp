@@ -28,10 +28,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -70,11 +73,47 @@ long long sum_of(const std::vector<long long>& values) {
     return sum;
 }
 
+/// When the cores worked: from the first core's fn starting to the last one's ending. Unlike the
+/// wall time it leaves out run_on_cores starting and joining the threads (each thread's ring, stack
+/// and frame chunks; `cores_bench w4 1000 C` measures that), so it is the throughput of the loops
+/// themselves, the other core's start-up included while the first already works.
+class work_span {
+public:
+    void core_started() noexcept {
+        const auto now = ticks();
+        auto seen = first_start_.load(std::memory_order_relaxed);
+        while (now < seen && !first_start_.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+        }
+    }
+    void core_ended() noexcept {
+        const auto now = ticks();
+        auto seen = last_end_.load(std::memory_order_relaxed);
+        while (now > seen && !last_end_.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+        }
+    }
+    /// Read after run_on_cores returned (its joins order the cores' writes before this).
+    [[nodiscard]] std::string field() const {
+        char text[32];
+        std::snprintf(text, sizeof text, " work_s=%.4f",
+                      static_cast<double>(last_end_.load(std::memory_order_relaxed) -
+                                          first_start_.load(std::memory_order_relaxed)) * 1e-9);
+        return text;
+    }
+
+private:
+    static std::int64_t ticks() noexcept {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
+    std::atomic<std::int64_t> first_start_{std::numeric_limits<std::int64_t>::max()};
+    std::atomic<std::int64_t> last_end_{std::numeric_limits<std::int64_t>::min()};
+};
+
 struct spread {
     std::size_t cores = 1;
     split how = split::shared;
     bool pin = false;
     bool made_first = false;  // w4: every task of a core made before its gather starts
+    work_span* span = nullptr;
 };
 
 long long w1(long long m, long long limit, const spread& over) {
@@ -83,10 +122,12 @@ long long w1(long long m, long long limit, const spread& over) {
     return sum_of(sluice::run_on_cores(
         over.cores,
         [&](std::size_t core) -> sluice::task<long long> {
+            over.span->core_started();
             long long sum = 0;
             for (auto next : sluice::limited_as_completed(share_of(m, core, over.cores, over.how, next_chunk), per_core)) {
                 sum += co_await next;
             }
+            over.span->core_ended();
             co_return sum;
         },
         {.pin = over.pin}));
@@ -97,11 +138,19 @@ long long w4(long long m, const spread& over) {
     return sum_of(sluice::run_on_cores(
         over.cores,
         [&](std::size_t core) -> sluice::task<long long> {
-            if (!over.made_first) co_return sum_of(co_await sluice::gather(share_of(m, core, over.cores, over.how, next_chunk)));
-            std::vector<sluice::task<long long>> tasks;
-            tasks.reserve(static_cast<std::size_t>(m) / over.cores + 1);
-            for (auto&& each : share_of(m, core, over.cores, over.how, next_chunk)) tasks.push_back(std::move(each));
-            co_return sum_of(co_await sluice::gather(std::move(tasks)));
+            over.span->core_started();
+            std::vector<long long> results;
+            if (over.made_first) {
+                std::vector<sluice::task<long long>> tasks;
+                tasks.reserve(static_cast<std::size_t>(m) / over.cores + 1);
+                for (auto&& each : share_of(m, core, over.cores, over.how, next_chunk)) tasks.push_back(std::move(each));
+                results = co_await sluice::gather(std::move(tasks));
+            } else {
+                results = co_await sluice::gather(share_of(m, core, over.cores, over.how, next_chunk));
+            }
+            const long long sum = sum_of(results);
+            over.span->core_ended();
+            co_return sum;
         },
         {.pin = over.pin}));
 }
@@ -228,13 +277,16 @@ int main(int argc, char** argv) {
     if (workload == "w1" || workload == "w4") {
         const bool is_w1 = workload == "w1";
         const long long l = is_w1 ? sluice_bench::argument(argc, argv, 3, 1000) : 0;
+        work_span span;
         spread over;
+        over.span = &span;
         over.cores = static_cast<std::size_t>(sluice_bench::argument(argc, argv, is_w1 ? 4 : 3, 1));
         if (!parse_spread(argc, argv, is_w1 ? 5 : 4, over)) return usage();
         const long long sum = is_w1 ? w1(m, l, over) : w4(m, over);
         const std::string parameters =
             "M=" + std::to_string(m) + (is_w1 ? " L=" + std::to_string(l) : std::string()) + describe(over);
-        return sluice_bench::report("sluice", is_w1 ? "W1" : "W4", parameters, m, sum, expected_items, clock.seconds());
+        const double wall = clock.seconds();
+        return sluice_bench::report("sluice", is_w1 ? "W1" : "W4", parameters, m, sum, expected_items, wall, span.field());
     }
     struct message_workload {
         const char* name;

@@ -17,6 +17,9 @@
 ///   sluice/as_completed.hpp). A range given as an lvalue is referenced and
 ///   must outlive the returned task; an rvalue is moved in. A source that throws while being pulled:
 ///   started children finish, then its exception is rethrown.
+/// - Numbers and other trivially copyable results are written straight into the returned vector.
+///   A sized source's vector is reserved once to its length (up to 1 GiB); a lazy source's grows
+///   8x at a time below 64 MiB, so its capacity may exceed its size: address space, never touched.
 
 #include <cstddef>
 #include <type_traits>
