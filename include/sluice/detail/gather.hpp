@@ -33,6 +33,23 @@ inline void advise_huge_pages(void* block, std::size_t bytes) noexcept {
     if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
+/// Faults in the whole pages of [first, last) with one system call, before they are written. A
+/// page fault is a trap per 4 KiB page, and a trap is dear in a virtual machine (on the one our
+/// figures come from, ~5 us each: W4 at 10^6 results on one loop 36 -> 33 ms, faults 1,102 -> 263
+/// at 2*10^6). Only advice: a kernel without MADV_POPULATE_WRITE (before 5.14) says EINVAL, and
+/// the writes fault the pages in as before.
+inline void populate_for_writing(const void* first, const void* last) noexcept {
+#ifdef MADV_POPULATE_WRITE
+    constexpr std::uintptr_t page = 4096;
+    const auto begin = (reinterpret_cast<std::uintptr_t>(first) + page - 1) & ~(page - 1);
+    const auto end = reinterpret_cast<std::uintptr_t>(last) & ~(page - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+#else
+    (void)first;
+    (void)last;
+#endif
+}
+
 template <bool Collect>
 inline constexpr error_mode gather_errors = Collect ? error_mode::deliver : error_mode::fail_fast;
 
@@ -101,7 +118,8 @@ private:
     /// Slots are value-initialized this far ahead of the highest index written, not a whole block at
     /// once: the zero-fill then touches each page just before its results land, in the cache,
     /// instead of a separate cold pass (and resize per child would cost a call and a memset each).
-    static constexpr std::size_t zero_fill_step = std::max<std::size_t>(1, (std::size_t{64} << 10) / sizeof(slot));
+    /// Each step's pages are faulted in first by one call (populate_for_writing).
+    static constexpr std::size_t zero_fill_step = std::max<std::size_t>(1, (std::size_t{256} << 10) / sizeof(slot));
 
     [[gnu::noinline]] void grow(std::uint64_t index) {
         if constexpr (in_place) {
@@ -109,7 +127,9 @@ private:
                 const std::size_t factor = slots_.capacity() * sizeof(slot) < fast_growth_bytes ? 8 : 2;
                 move_to_block(std::max<std::size_t>(index + 1, slots_.capacity() * factor));
             }
-            slots_.resize(std::min(slots_.capacity(), std::max<std::size_t>(index + 1, slots_.size() + zero_fill_step)));
+            const std::size_t size = std::min(slots_.capacity(), std::max<std::size_t>(index + 1, slots_.size() + zero_fill_step));
+            populate_for_writing(slots_.data() + slots_.size(), slots_.data() + size);
+            slots_.resize(size);
         } else {
             slots_.resize(std::max<std::size_t>(index + 1, slots_.size() * 2));
         }
