@@ -65,8 +65,9 @@ SLUICE_TEST_CASE("sleep_for accepts any duration type and rounds up", "[sleep]")
 
 namespace {
 struct wake_log {
+    steady::time_point base;  // of the attempt that counted
     std::vector<int> woken;
-    int armed = 0;
+    std::size_t armed = 0;
 };
 
 sluice::task<void> wake_at(steady::time_point deadline, int id, wake_log& log) {
@@ -79,57 +80,51 @@ sluice::task<void> wake_at(steady::time_point deadline, int id, wake_log& log) {
 // already past when it is armed is a plain loop turn (tested below) and rightly overtakes timers
 // still waiting. How long arming takes is up to the machine (10,000 tasks under ASan on a loaded CI
 // runner took longer than 50 ms), so no margin is safe by itself. wake_at counts itself armed in
-// the same loop turn as it arms its timer, so if all `count` have counted while the clock still
-// reads before `earliest`, every one was armed in time. Otherwise the attempt proves nothing; the
-// caller waits it out and tries again with twice the margin.
-sluice::task<bool> all_armed_before(const wake_log& log, int count, steady::time_point earliest) {
-    while (log.armed < count) co_await sluice::yield();
-    co_return steady::now() < earliest;
+// the same loop turn as it arms its timer, so if all have counted while the clock still reads
+// before the earliest deadline, every one was armed in time. Otherwise the attempt proves nothing:
+// it is waited out and made again with twice the margin, up to 10 s.
+/// Spawns a wake_at for every id, due at `base + offset(id)` with `base` `margin` from now, and
+/// waits for all of them; the log of the first attempt whose timers were all armed in time.
+template <class Offset>
+sluice::task<wake_log> wake_all(const std::vector<int>& ids, std::chrono::milliseconds margin, Offset offset) {
+    steady::duration earliest = steady::duration::max();
+    for (int id : ids) earliest = std::min<steady::duration>(earliest, offset(id));
+    for (;; margin *= 2) {
+        wake_log log;
+        log.base = steady::now() + margin;
+        std::vector<sluice::join_handle<void>> sleepers;
+        for (int id : ids) sleepers.push_back(sluice::spawn(wake_at(log.base + offset(id), id, log)));
+        while (log.armed < ids.size()) co_await sluice::yield();
+        const bool in_time = steady::now() < log.base + earliest;
+        for (auto& sleeper : sleepers) co_await sleeper;
+        if (in_time) co_return log;
+        if (margin >= 10s) throw std::runtime_error("the sleepers could not be armed within 10 s");
+    }
 }
 
-constexpr auto longest_margin = 10s;
+std::vector<int> numbers(int first, int count) {
+    std::vector<int> all(static_cast<std::size_t>(count));
+    std::iota(all.begin(), all.end(), first);
+    return all;
+}
+
+constexpr auto at_base = [](int) { return steady::duration::zero(); };
 }  // namespace
 
 SLUICE_TEST_CASE("200 sleepers armed in shuffled order wake in deadline order", "[sleep][order]") {
     // Deadlines are base + i ms from one common base, so the order does not depend on how long
-    // arming 200 timers takes. The base lies 100 ms ahead: the sleepers arm their timers on a
-    // later loop turn, and a deadline already past by then would (correctly) behave as a yield.
-    std::vector<int> ids(200);
-    std::iota(ids.begin(), ids.end(), 1);
+    // arming 200 timers takes.
+    std::vector<int> ids = numbers(1, 200);
     std::mt19937 random(20240611);
     std::shuffle(ids.begin(), ids.end(), random);
-    std::vector<int> expected = ids;
-    std::sort(expected.begin(), expected.end());
-    for (auto margin = 100ms;; margin *= 2) {
-        const auto base = steady::now() + margin;
-        wake_log log;
-        std::vector<sluice::join_handle<void>> sleepers;
-        for (int id : ids) sleepers.push_back(sluice::spawn(wake_at(base + id * 1ms, id, log)));
-        const bool in_time = co_await all_armed_before(log, 200, base + 1ms);
-        for (auto& sleeper : sleepers) co_await sleeper;
-        if (!in_time && margin < longest_margin) continue;
-        REQUIRE(in_time);
-        CHECK(log.woken == expected);
-        CHECK(steady::now() - base >= 200ms);
-        break;
-    }
+    const wake_log log = co_await wake_all(ids, 100ms, [](int id) { return steady::duration(id * 1ms); });
+    CHECK(log.woken == numbers(1, 200));
+    CHECK(steady::now() - log.base >= 200ms);
 }
 
 SLUICE_TEST_CASE("sleepers with equal deadlines wake in the order they were armed", "[sleep][order]") {
-    std::vector<int> expected(50);
-    std::iota(expected.begin(), expected.end(), 0);
-    for (auto margin = 5ms;; margin *= 2) {
-        const auto deadline = steady::now() + margin;
-        wake_log log;
-        std::vector<sluice::join_handle<void>> sleepers;
-        for (int id = 0; id < 50; ++id) sleepers.push_back(sluice::spawn(wake_at(deadline, id, log)));
-        const bool in_time = co_await all_armed_before(log, 50, deadline);
-        for (auto& sleeper : sleepers) co_await sleeper;
-        if (!in_time && margin < longest_margin) continue;
-        REQUIRE(in_time);
-        CHECK(log.woken == expected);
-        break;
-    }
+    const wake_log log = co_await wake_all(numbers(0, 50), 5ms, at_base);
+    CHECK(log.woken == numbers(0, 50));
 }
 
 namespace {
@@ -146,22 +141,10 @@ SLUICE_TEST_CASE("10,000 sleepers due at once all wake in arming order while 5,0
     bool all_woke = false;
     std::vector<sluice::join_handle<void>> spinners;
     for (int i = 0; i < 5000; ++i) spinners.push_back(sluice::spawn(spin_until(all_woke)));
-    std::vector<int> expected(10000);
-    std::iota(expected.begin(), expected.end(), 0);
-    for (auto margin = 50ms;; margin *= 2) {
-        const auto deadline = steady::now() + margin;
-        wake_log log;
-        std::vector<sluice::join_handle<void>> sleepers;
-        for (int id = 0; id < 10000; ++id) sleepers.push_back(sluice::spawn(wake_at(deadline, id, log)));
-        const bool in_time = co_await all_armed_before(log, 10000, deadline);
-        for (auto& sleeper : sleepers) co_await sleeper;
-        if (!in_time && margin < longest_margin) continue;
-        all_woke = true;
-        for (auto& spinner : spinners) co_await spinner;
-        REQUIRE(in_time);
-        CHECK(log.woken == expected);
-        break;
-    }
+    const wake_log log = co_await wake_all(numbers(0, 10000), 50ms, at_base);
+    all_woke = true;
+    for (auto& spinner : spinners) co_await spinner;
+    CHECK(log.woken == numbers(0, 10000));
 }
 
 SLUICE_TEST_CASE("sleep_for(0) is one loop turn: a task that is ready runs first", "[sleep][yield]") {

@@ -233,8 +233,8 @@ private:
     /// Items started in one go at most (see "Waves" at the top).
     static constexpr std::size_t wave_size = 1024;
 
-    /// The puller's trip behind everything ready. Not a cancellation point: a stop is seen by the
-    /// phase check after it, one turn later.
+    /// The puller's trip behind everything ready. Not a cancellation point: a stop is seen by
+    /// can_start's phase check after it, one turn later.
     struct next_turn {
         event_loop& loop;
         [[nodiscard]] bool await_ready() const noexcept { return false; }
@@ -279,14 +279,17 @@ private:
     }
 
     /// Starts items of a sync source while capacity allows, at most `wave_size`; true when it stopped
-    /// for the budget (the rest go on a later loop turn, from the puller).
+    /// for the budget (the rest go on a later loop turn, from the puller). The caller found
+    /// can_start() true: in a bounded fan-out's steady state every fill starts exactly one item, so
+    /// testing it again first would be a third test per item.
     bool start_wave() {
-        for (std::size_t started = 0; can_start(); ++started) {
-            if (started == wave_size) return true;
+        std::size_t started = 0;
+        do {
+            if (started++ == wave_size) return true;
             item_task item = pull_sync();
             if (!item.valid()) break;
             start(std::move(item));
-        }
+        } while (can_start());
         return false;
     }
 
@@ -336,8 +339,7 @@ private:
         } else {
             do {
                 co_await next_turn{*loop_};
-                if (phase_ != phase::open) co_return;
-            } while (start_wave());
+            } while (can_start() && start_wave());
         }
     }
 
