@@ -38,6 +38,7 @@ speeds() {
     fi
 }
 speeds
+rows=$(mktemp)
 echo "round w4_cpu0 w4_cpu1 w4_two w4_two_halves made_cpu0 made_cpu1 made_two w1_cpu0 w1_cpu1 w1_two w4_two_processes floor_w4_cpu0 floor_w4_cpu1 floor_w4_two"
 for round in $(seq "$rounds"); do
     echo "$round" \
@@ -48,6 +49,24 @@ for round in $(seq "$rounds"); do
         "$(wall taskset -c 0 "$bin/cores_bench" w1 20000000 1000 1) $(wall taskset -c 1 "$bin/cores_bench" w1 20000000 1000 1)" \
         "$(wall "$bin/cores_bench" w1 20000000 1000 2 pin)" \
         "$(two_processes "$bin/cores_bench" w4 $((m / 2)) 1)" \
-        "$( [ -x "$floor" ] && echo "$(wall taskset -c 0 "$floor" w4 "$m") $(wall taskset -c 1 "$floor" w4 "$m") $(two_processes "$floor" w4 $((m / 2)))")"
+        "$( [ -x "$floor" ] && echo "$(wall taskset -c 0 "$floor" w4 "$m") $(wall taskset -c 1 "$floor" w4 "$m") $(two_processes "$floor" w4 $((m / 2)))")" |
+        tee -a "$rows"
 done
 speeds
+# Medians, and two loops against one: against the mean of the two one-loop medians, and as a share
+# of the sum of the two single loops' throughputs (what perfect scaling gives on unequal CPUs).
+python3 - "$rows" <<'SUMMARY'
+import statistics, sys
+names = "w4_cpu0 w4_cpu1 w4_two w4_two_halves made_cpu0 made_cpu1 made_two w1_cpu0 w1_cpu1 w1_two w4_two_processes floor_w4_cpu0 floor_w4_cpu1 floor_w4_two".split()
+rows = [line.split()[1:] for line in open(sys.argv[1])]
+median = {name: statistics.median(float(row[i]) for row in rows) for i, name in enumerate(names) if all(len(row) > i for row in rows)}
+print("medians:", " ".join(f"{name}={value:.4f}" for name, value in median.items()))
+for label, one, two in [("w4 two loops, shared", "w4", "w4_two"), ("w4 two loops, fixed halves", "w4", "w4_two_halves"),
+                        ("w4 as two processes", "w4", "w4_two_processes"), ("w4 tasks made first", "made", "made_two"),
+                        ("w1 two loops", "w1", "w1_two"), ("floor w4 as two processes", "floor_w4", "floor_w4_two")]:
+    if two not in median:
+        continue
+    cpu0, cpu1, both = median[one + "_cpu0"], median[one + "_cpu1"], median[two]
+    print(f"{label}: {(cpu0 + cpu1) / 2 / both:.2f}x one loop, {100 / both / (1 / cpu0 + 1 / cpu1):.0f}% of the sum of the singles")
+SUMMARY
+rm -f "$rows"
