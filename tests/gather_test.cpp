@@ -518,8 +518,9 @@ SLUICE_TEST_CASE("gather of a sized range of numbers puts its results in one blo
 SLUICE_TEST_CASE("gather over a lazy source keeps each result at its index though later items finish first, while "
                  "its results move to bigger blocks",
                  "[gather][range][results]") {
-    // 40,000 results of 24 bytes: past every block the results grow through and many zero-fill
-    // steps, with items finishing up to four loop turns out of order.
+    // 40,000 results of 24 bytes: through every block move up to the 6 MiB block and several 256 KiB
+    // fill steps (each faulted in by one call), with items finishing up to four loop turns out of
+    // order.
     constexpr int count = 40'000;
     const auto all = co_await sluice::gather(triples(count));
     REQUIRE(all.size() == count);
